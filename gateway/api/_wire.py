@@ -1,0 +1,31 @@
+"""Configuration objects rendered as the spec's JSON, in the request's locale."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from gateway.config._convert import yaml_key
+from gateway.config.types import Text
+
+
+def to_wire(value: Any, locale: str) -> Any:
+    """Dataclasses become objects keyed as the spec spells them; texts are localized; absent
+    optional values are left out rather than sent as null."""
+    if isinstance(value, Text):
+        return value.get(locale)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(value):
+            if not f.metadata.get("wire", True) or f.metadata.get("internal"):
+                continue
+            item = getattr(value, f.name)
+            if item is not None:
+                out[yaml_key(type(value), f)] = to_wire(item, locale)
+        return out
+    if isinstance(value, tuple | list):
+        return [to_wire(v, locale) for v in value]
+    if isinstance(value, Mapping):
+        return {k: to_wire(v, locale) for k, v in value.items()}
+    return value

@@ -1,0 +1,65 @@
+"""``GET /accounts`` and ``GET /accounts/{accountId}/instruments``."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import falcon
+
+from gateway.api._wire import to_wire
+from gateway.config.accounts import Account
+from gateway.errors import ApiError
+from gateway.http.render import locale_of, ok
+from gateway.plugins.records import Principal
+from gateway.services import Services
+
+
+def account_for(services: Services, principal: Principal, account_id: str) -> Account:
+    """The configured account if this user may use it; otherwise the same error whether the
+    account exists or not, so ids of other users' accounts do not leak."""
+    if account_id in principal.accounts:
+        for account in services.config.accounts:
+            if account.id == account_id:
+                return account
+    raise ApiError("unknown_account", account=account_id)
+
+
+def account_wire(account: Account, locale: str) -> dict[str, Any]:
+    """The spec's Account object."""
+    out: dict[str, Any] = to_wire(account, locale)
+    out["config"] = account.flags.wire()
+    return out
+
+
+class AccountsResource:
+    """The accounts of the logged-in user."""
+
+    auth: ClassVar[str | None] = "trading"
+
+    def __init__(self, services: Services) -> None:
+        self._s = services
+        self._by_id = {a.id: a for a in services.config.accounts}
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Accounts (spec operation ``getAccounts``)."""
+        locale = locale_of(req)
+        principal: Principal = req.context.principal
+        ok(resp, [account_wire(self._by_id[a], locale)
+                  for a in principal.accounts if a in self._by_id])
+
+
+class InstrumentsResource:
+    """The instruments tradable in one account."""
+
+    auth: ClassVar[str | None] = "trading"
+
+    def __init__(self, services: Services) -> None:
+        self._s = services
+        self._by_name = {i.name: i for i in services.config.instruments}
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, account_id: str) -> None:
+        """Instruments (spec operation ``getInstruments``)."""
+        account = account_for(self._s, req.context.principal, account_id)
+        names = account.instruments if account.instruments is not None else self._by_name
+        locale = locale_of(req)
+        ok(resp, [to_wire(self._by_name[n], locale) for n in names])

@@ -1,0 +1,110 @@
+"""The application factory: configuration in, Falcon WSGI app out. Nothing runs at import."""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import falcon
+import falcon.media
+
+from gateway.api.routes import ROUTES, Route
+from gateway.auth.throttle import Throttle
+from gateway.auth.tokens import Clock, TokenStore, new_token
+from gateway.auth.users import ConfiguredUsers
+from gateway.config.model import GatewayConfig
+from gateway.http.client import parse_networks
+from gateway.http.cors import CorsMiddleware
+from gateway.http.middleware import AUTH_KINDS, AuthMiddleware, ContextMiddleware
+from gateway.http.render import Messages, install_error_handlers
+from gateway.plugins.registry import Registry
+from gateway.plugins.roles import ConnectorContext, Identity
+from gateway.services import Services
+from gateway.store.database import Database
+
+
+@dataclass
+class Gateway:
+    """A built gateway: the WSGI app, what it serves and what it holds open."""
+
+    app: falcon.App
+    services: Services
+    routes: tuple[Route, ...]
+
+    def start(self) -> None:
+        """Start connectors (after fork: each worker builds its own gateway)."""
+        for connector in self.services.connectors.values():
+            connector.start()
+
+    def close(self) -> None:
+        """Stop connectors and close the store's connections."""
+        for connector in self.services.connectors.values():
+            connector.stop()
+        self.services.database.dispose()
+
+
+def build_connectors(config: GatewayConfig, registry: Registry) -> dict[str, Any]:
+    """Instantiate every configured connector (cheap: nothing opens before start())."""
+    built: dict[str, Any] = {}
+    for name, spec in config.connectors.items():
+        cls = registry.get(spec.type)
+        built[name] = cls(spec.options, ConnectorContext(name, config.base_dir, built))
+    return built
+
+
+def build(
+    config: GatewayConfig,
+    *,
+    clock: Clock = time.time,
+    registry: Registry | None = None,
+    token_generator: Callable[[], str] = new_token,
+) -> Gateway:
+    """Wire a gateway from a validated configuration."""
+    registry = Registry.discover() if registry is None else registry
+    connectors = build_connectors(config, registry)
+    identity: Identity = (
+        connectors[config.auth.identity] if config.auth.identity else ConfiguredUsers(config.users)
+    )
+    database = Database(config.store.url.reveal())
+    services = Services(
+        config=config,
+        database=database,
+        tokens=TokenStore(database, clock, token_generator),
+        throttle=Throttle(database, config.auth.login_throttle, clock),
+        identity=identity,
+        messages=Messages(config.messages),
+        clock=clock,
+        proxies=parse_networks(config.server.trusted_proxies),
+        connectors=connectors,
+    )
+    app = falcon.App(
+        middleware=[
+            ContextMiddleware(),
+            CorsMiddleware(config.server.cors_origins, config.server.cors_max_age),
+            AuthMiddleware(config, services.tokens, identity),
+        ],
+        cors_enable=False,
+    )
+    app.req_options.strip_url_path_trailing_slash = True
+    compact = falcon.media.JSONHandler(
+        dumps=functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":")),
+    )
+    app.resp_options.media_handlers[falcon.MEDIA_JSON] = compact
+    install_error_handlers(app, services.messages)
+    for route in ROUTES:
+        if route.auth not in AUTH_KINDS:
+            # Checked once here, so a resource with a typo in `auth` fails at startup.
+            raise TypeError(f"{route.resource!r}: auth must be one of {AUTH_KINDS}")
+        app.add_route(config.server.base_path + route.path, route.resource(services))
+    return Gateway(app=app, services=services, routes=ROUTES)
+
+
+def create_app(config: GatewayConfig, **kwargs: Any) -> falcon.App:
+    """Build and start a gateway; return its WSGI application."""
+    gateway = build(config, **kwargs)
+    gateway.start()
+    return gateway.app

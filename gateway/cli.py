@@ -1,0 +1,182 @@
+"""The ``gateway`` command: serve, check, hash-password, schema."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+
+from gateway import __version__
+from gateway.app import build
+from gateway.auth.passwords import hash_password
+from gateway.config.dump import dump_config
+from gateway.config.jsonschema import config_json_schema
+from gateway.config.loader import ConfigError, load_config, read_source
+from gateway.config.model import GatewayConfig
+from gateway.plugins.registry import PluginError, Registry
+
+
+def _vars(items: Sequence[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"gateway: --var takes NAME=VALUE, got {item!r}")
+        out[name] = value
+    return out
+
+
+def _load(args: argparse.Namespace, registry: Registry) -> GatewayConfig | None:
+    try:
+        return load_config(args.config, variables=_vars(args.var), registry=registry)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return None
+
+
+def _bind(value: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}")
+    return value
+
+
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {value!r}")
+    return int(value)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Build exactly what serve would build, print it, serve nothing."""
+    if args.render:
+        try:
+            print(read_source(Path(args.config), _vars(args.var)), end="")
+        except ConfigError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        return 0
+    registry = Registry.discover()
+    config = _load(args, registry)
+    if config is None:
+        return 1
+    try:
+        gateway = build(config, registry=registry)
+    except PluginError as exc:
+        print(f"{args.config}: {exc}", file=sys.stderr)
+        return 1
+    if args.dump:
+        print(dump_config(config), end="")
+        return 0
+    print(f"{args.config}: OK — {config.broker.name}, spec {config.broker.spec}")
+    print("\nroutes:")
+    base = config.server.base_path
+    for route in gateway.routes:
+        for method, operation in route.operations:
+            auth = route.auth or "public"
+            if route.auth == "data" and config.auth.data.mode == "none":
+                auth = "public (data auth off)"
+            print(f"  {method:<7}{base + route.path:<42}{auth:<24}{operation}")
+    print("\nconnectors:")
+    if not gateway.services.connectors:
+        print("  (none)")
+    for name, connector in gateway.services.connectors.items():
+        roles = ", ".join(sorted(r.value for r in connector.roles))
+        print(f"  {name:<20}{connector.kind:<20}{roles}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Validate, then run gunicorn; a configuration with problems never starts."""
+    registry = Registry.discover()
+    config = _load(args, registry)
+    if config is None:
+        return 1
+    try:
+        build(config, registry=registry)  # fail here, not in every worker
+    except PluginError as exc:
+        print(f"{args.config}: {exc}", file=sys.stderr)
+        return 1
+    from gateway.serving import GatewayApplication
+
+    options: dict[str, object] = {"bind": args.bind}
+    if args.workers:
+        options["workers"] = args.workers
+    GatewayApplication(config, options).run()
+    return 0
+
+
+def cmd_hash_password(args: argparse.Namespace) -> int:
+    """Print a salted hash for the users list; the password is read, never an argument."""
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("gateway: the passwords differ", file=sys.stderr)
+            return 1
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        print("gateway: empty password", file=sys.stderr)
+        return 1
+    print(hash_password(password))
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Print the configuration's JSON Schema."""
+    schema = config_json_schema(Registry.discover())
+    if args.format == "yaml":
+        print(yaml.safe_dump(schema, sort_keys=False, allow_unicode=True), end="")
+    else:
+        print(json.dumps(schema, indent=2, ensure_ascii=False))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line."""
+    p = argparse.ArgumentParser(prog="gateway", description="TradingView broker gateway.")
+    p.add_argument("--version", action="version", version=f"gateway {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def config_arg(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("config", help="the gateway YAML file (.yaml, or .yaml.j2 template)")
+        sp.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
+                        help="template variable, repeatable")
+
+    serve = sub.add_parser("serve", help="serve the API with gunicorn")
+    config_arg(serve)
+    serve.add_argument("--bind", type=_bind, default="127.0.0.1:8080", help="HOST:PORT")
+    serve.add_argument("--workers", type=_positive, default=None, help="worker processes")
+    serve.set_defaults(func=cmd_serve)
+
+    check = sub.add_parser("check", help="validate a configuration and list what it serves")
+    config_arg(check)
+    check.add_argument("--render", action="store_true", help="print the rendered template")
+    check.add_argument("--dump", action="store_true",
+                       help="print the effective configuration, secrets masked")
+    check.set_defaults(func=cmd_check)
+
+    hp = sub.add_parser("hash-password", help="hash a password read from the terminal or stdin")
+    hp.set_defaults(func=cmd_hash_password)
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of the configuration")
+    schema.add_argument("--format", choices=("json", "yaml"), default="json")
+    schema.set_defaults(func=cmd_schema)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = parser().parse_args(argv)
+    status: int = args.func(args)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""Checks that span several parts of the configuration (references, uniqueness, drivers)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy.engine
+import sqlalchemy.exc
+
+from gateway.config._convert import Context, suggest
+from gateway.config.model import GatewayConfig
+from gateway.plugins.registry import Registry
+from gateway.plugins.roles import Role
+
+_DRIVER_EXTRAS = {"psycopg": "postgres", "psycopg2": "postgres", "pymysql": "mysql"}
+
+
+def _unique(items: Iterable[Any], attr: str, path: str, ctx: Context) -> set[str]:
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        value = getattr(item, attr)
+        if value in seen:
+            ctx.report_at(f"{path}[{i}].{attr}", f"duplicate {attr} {value!r}")
+        seen.add(value)
+    return seen
+
+
+def check_references(cfg: GatewayConfig, ctx: Context, registry: Registry) -> None:
+    """Report every broken cross-reference and every duplicate id."""
+    accounts = _unique(cfg.accounts, "id", "accounts", ctx)
+    instruments = _unique(cfg.instruments, "name", "instruments", ctx)
+    groups = _unique(cfg.groups, "id", "groups", ctx)
+    _unique(cfg.users, "login", "users", ctx)
+
+    for i, account in enumerate(cfg.accounts):
+        for j, name in enumerate(account.instruments or ()):
+            if name not in instruments:
+                ctx.report_at(f"accounts[{i}].instruments[{j}]",
+                              f"unknown instrument {name!r}{suggest(name, instruments)}")
+    for i, user in enumerate(cfg.users):
+        for j, acc in enumerate(user.accounts):
+            if acc not in accounts:
+                ctx.report_at(f"users[{i}].accounts[{j}]",
+                              f"unknown account {acc!r}{suggest(acc, accounts)}")
+        for j, grp in enumerate(user.groups):
+            if grp not in groups:
+                ctx.report_at(f"users[{i}].groups[{j}]",
+                              f"unknown group {grp!r}{suggest(grp, groups)}")
+    _check_group_prefix(cfg, ctx)
+    _check_identity(cfg, ctx, registry)
+    _check_store(cfg, ctx)
+
+
+def _check_group_prefix(cfg: GatewayConfig, ctx: Context) -> None:
+    if not cfg.groups:
+        return
+    first = cfg.groups[0].id
+    if "_" not in first.strip("_"):
+        ctx.report_at("groups[0].id", "group ids must start with the broker's prefix and '_', "
+                      "e.g. acme_forex")
+        return
+    prefix = first.split("_")[0] + "_"
+    for i, group in enumerate(cfg.groups[1:], start=1):
+        if not group.id.startswith(prefix) or group.id == prefix:
+            ctx.report_at(f"groups[{i}].id",
+                          f"all group ids must share the prefix {prefix!r} of the first one")
+
+
+def _check_identity(cfg: GatewayConfig, ctx: Context, registry: Registry) -> None:
+    name = cfg.auth.identity
+    if name is None:
+        if not cfg.users:
+            ctx.report_at("users", "nobody can log in: list users, or set auth.identity to a "
+                          "connector with the identity role")
+        return
+    spec = cfg.connectors.get(name)
+    if spec is None:
+        ctx.report_at("auth.identity",
+                      f"unknown connector {name!r}{suggest(name, cfg.connectors)} "
+                      f"(known: {', '.join(cfg.connectors) or 'none'})")
+        return
+    roles = registry.get(spec.type).roles  # type: ignore[attr-defined]
+    if Role.IDENTITY not in roles:
+        ctx.report_at("auth.identity",
+                      f"connector {name!r} ({spec.type}) does not have the identity role")
+
+
+def _check_store(cfg: GatewayConfig, ctx: Context) -> None:
+    try:
+        url = sqlalchemy.engine.make_url(cfg.store.url.reveal())
+    except sqlalchemy.exc.ArgumentError:
+        ctx.report_at("store.url", "not a database URL, e.g. sqlite:///gateway.db or "
+                      "postgresql+psycopg://user@host/db")
+        return
+    try:
+        url.get_dialect().import_dbapi()
+    except sqlalchemy.exc.NoSuchModuleError:
+        ctx.report_at("store.url", f"unknown database kind {url.drivername!r}")
+    except ImportError:
+        driver = url.get_dialect().driver
+        extra = _DRIVER_EXTRAS.get(driver)
+        hint = f": pip install 'broker-gateway[{extra}]'" if extra else ""
+        ctx.report_at("store.url", f"the database driver {driver!r} is not installed{hint}")

@@ -1,0 +1,115 @@
+"""Reading a configuration file: template → YAML → typed objects → cross-checks.
+
+A file whose name ends in ``.j2`` is first rendered by Jinja2 in a sandbox, with the process
+environment as ``env`` and ``--var NAME=VALUE`` pairs as ``var``: the usual way to keep one file
+for TradingView's separate staging and production set-ups. Line numbers of errors then refer to
+the rendered text, which ``gateway check --render`` prints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import jinja2
+import jinja2.sandbox
+import sqlalchemy.engine
+
+from gateway.config._convert import INVALID, Context, Problem, convert_object
+from gateway.config._yaml import Mark, YamlSyntaxError, YMap, parse_yaml
+from gateway.config.checks import check_references
+from gateway.config.model import GatewayConfig, Store
+from gateway.config.types import Secret
+from gateway.plugins.registry import Registry
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; ``problems`` lists every reason, one per line."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def render_template(text: str, file: str, variables: Mapping[str, str],
+                    environ: Mapping[str, str]) -> str:
+    """Render a ``.j2`` configuration in Jinja2's sandbox; errors become a ConfigError."""
+    env = jinja2.sandbox.ImmutableSandboxedEnvironment(
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
+    )
+    try:
+        return env.from_string(text).render(env=dict(environ), var=dict(variables))
+    except jinja2.TemplateSyntaxError as exc:
+        line = exc.lineno or 1
+        raise ConfigError([Problem(Mark(file, line, 1), "", f"template: {exc.message}")]) from None
+    except jinja2.UndefinedError as exc:
+        raise ConfigError([Problem(Mark(file, 1, 1), "", f"template: {exc.message} "
+                                   "(pass it with --var NAME=VALUE)")]) from None
+    except jinja2.TemplateError as exc:  # sandbox refusals and the like
+        raise ConfigError([Problem(Mark(file, 1, 1), "", f"template: {exc}")]) from None
+
+
+def read_source(path: Path, variables: Mapping[str, str] | None = None,
+                environ: Mapping[str, str] | None = None) -> str:
+    """The YAML text of a configuration file, rendered if it is a template."""
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ConfigError([Problem(Mark(file, 1, 1), "", f"cannot read: {reason}")]) from None
+    if path.suffix == ".j2":
+        text = render_template(text, file, variables or {},
+                               os.environ if environ is None else environ)
+    return text
+
+
+def load_config(
+    path: str | os.PathLike[str],
+    *,
+    variables: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    registry: Registry | None = None,
+) -> GatewayConfig:
+    """Load and validate a configuration file; raise ConfigError listing every problem."""
+    source = Path(path)
+    file = str(path)
+    environ = os.environ if environ is None else environ
+    registry = Registry.discover() if registry is None else registry
+    text = read_source(source, variables, environ)
+    try:
+        root = parse_yaml(text, file)
+    except YamlSyntaxError as exc:
+        raise ConfigError([Problem(exc.mark, "", exc.message)]) from None
+    ctx = Context(file=file, base_dir=source.resolve().parent, environ=environ,
+                  services={"registry": registry})
+    if not isinstance(root, YMap):
+        mark = root.mark if root is not None else Mark(file, 1, 1)
+        raise ConfigError([Problem(mark, "", "expected a mapping with at least 'version'")])
+    ctx.marks[""] = root.mark
+    version = root.get("version")
+    if version is None:
+        raise ConfigError([Problem(root.mark, "version", "missing required key (write "
+                                   "'version: 1' at the top)")])
+    cfg = convert_object(root, GatewayConfig, "", ctx)
+    if cfg is not INVALID:
+        check_references(cfg, ctx, registry)
+        cfg = dataclasses.replace(cfg, base_dir=ctx.base_dir,
+                                  store=_resolve_store(cfg.store, ctx.base_dir))
+    if ctx.problems:
+        ctx.problems.sort(key=lambda p: (p.mark.line, p.mark.col))
+        raise ConfigError(ctx.problems)
+    return cfg
+
+
+def _resolve_store(store: Store, base_dir: Path) -> Store:
+    """Anchor a relative SQLite path at the configuration's directory, not the CWD."""
+    url = sqlalchemy.engine.make_url(store.url.reveal())
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return store
+    if Path(url.database).is_absolute() or url.database.startswith("file:"):
+        return store
+    resolved = url.set(database=str(base_dir / url.database))
+    return Store(url=Secret(resolved.render_as_string(hide_password=False), store.url.source))

@@ -1,0 +1,78 @@
+"""One catalogue of user-facing errors, localizable from YAML, rendered in one place.
+
+TradingView shows ``errmsg`` to the user as a notification, so every message is a sentence a
+trader can act on. Business errors travel as HTTP 200 ``{"s":"error"}``; a bad token is 401.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from types import MappingProxyType
+
+CATALOGUE: Mapping[str, str] = MappingProxyType({
+    "unauthorized": "Authorization required: the access token is missing, invalid or expired.",
+    "invalid_credentials": "Invalid login or password.",
+    "login_throttled": "Too many failed login attempts. Try again in {minutes} minutes.",
+    "missing_field": "Missing required field: {field}.",
+    "invalid_field": "Invalid value for {field}: {reason}.",
+    "unknown_account": "Unknown account: {account}.",
+    "not_found": "There is nothing at {path}.",
+    "method_not_allowed": "{method} is not allowed on {path}.",
+    "invalid_body": "The request body could not be read: {reason}.",
+    "body_too_large": "The request body is larger than {limit} bytes.",
+    "unsupported_media_type": "Send the body as application/x-www-form-urlencoded.",
+    "internal_error": "Something went wrong on the broker's server. Please try again.",
+    "unavailable": "The service is temporarily unavailable. Please try again.",
+})  # fmt: skip
+"""English text of every error code; ``{name}`` placeholders are filled per request."""
+
+
+def placeholders(template: str) -> set[str]:
+    """The placeholder names of a template; raises ValueError on anything but ``{name}``."""
+    names: set[str] = set()
+    for _, field, spec, conv in string.Formatter().parse(template):
+        if field is None:
+            continue
+        if not field.isidentifier() or spec or conv:
+            raise ValueError(f"placeholder {{{field}}} must be a plain {{name}}")
+        names.add(field)
+    return names
+
+
+def check_override(code: str, template: str) -> str | None:
+    """Why a YAML translation of ``code`` is unusable, or None."""
+    try:
+        used = placeholders(template)
+    except ValueError as exc:
+        return str(exc)
+    allowed = placeholders(CATALOGUE[code])
+    extra = used - allowed
+    if extra:
+        shown = ", ".join("{" + n + "}" for n in sorted(allowed)) or "none"
+        return f"unknown placeholder {{{sorted(extra)[0]}}} (available: {shown})"
+    return None
+
+
+class ApiError(Exception):
+    """A failure to report to the caller: a catalogue code, its parameters, an HTTP status."""
+
+    def __init__(self, code: str, status: int = 200, **params: object) -> None:
+        if code not in CATALOGUE:
+            raise KeyError(code)
+        super().__init__(code)
+        self.code = code
+        self.status = status
+        # Echoed request values are clipped: a message is for a notification, not a log.
+        self.params = {k: _clip(str(v)) for k, v in params.items()}
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class Unauthorized(ApiError):
+    """HTTP 401: TradingView asks the user to log in again."""
+
+    def __init__(self) -> None:
+        super().__init__("unauthorized", status=401)

@@ -1,0 +1,1 @@
+"""HTTP conventions of TradingView's broker API: envelope, errors, CORS, forms, auth."""

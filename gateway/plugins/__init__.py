@@ -1,0 +1,1 @@
+"""The connector framework: roles, records, the registry and fakes for connector authors."""

@@ -1,0 +1,131 @@
+"""The values that cross the connector seam: ticks, bars, principals, orders, reports.
+
+They are plain frozen dataclasses in the core's own terms (not TradingView's wire format and not
+any upstream's), so a connector never needs to know how the API renders them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+Side = Literal["buy", "sell"]
+OrderType = Literal["market", "stop", "limit", "stoplimit"]
+
+
+@dataclass(frozen=True)
+class Trade:
+    """A trade print: time in Unix seconds (float for sub-second order)."""
+
+    symbol: str
+    time: float
+    price: float
+    size: float
+
+
+@dataclass(frozen=True)
+class Quote:
+    """Best bid and ask."""
+
+    symbol: str
+    time: float
+    bid: float
+    bid_size: float
+    ask: float
+    ask_size: float
+
+
+@dataclass(frozen=True)
+class Depth:
+    """An order-book snapshot: (price, volume) levels, each side ascending by price."""
+
+    symbol: str
+    time: float
+    bids: tuple[tuple[float, float], ...]
+    asks: tuple[tuple[float, float], ...]
+
+
+Tick = Trade | Quote | Depth
+
+
+@dataclass(frozen=True)
+class Bar:
+    """A bar; ``time`` is the Unix second of its open."""
+
+    symbol: str
+    time: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a token speaks for, and what they may see."""
+
+    login: str
+    accounts: tuple[str, ...]
+    groups: tuple[str, ...] = ()
+
+
+def _empty() -> Mapping[str, str]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """A new order as the core hands it to an execution connector."""
+
+    client_order_id: str
+    account_id: str
+    instrument: str
+    side: Side
+    type: OrderType
+    qty: float
+    limit_price: float | None = None
+    stop_price: float | None = None
+    duration_type: str | None = None
+    duration_datetime: int | None = None
+    custom_fields: Mapping[str, str] = field(default_factory=_empty)
+
+
+@dataclass(frozen=True)
+class OrderChange:
+    """A modification of a working order; None leaves a value unchanged."""
+
+    qty: float | None = None
+    limit_price: float | None = None
+    stop_price: float | None = None
+    duration_type: str | None = None
+    duration_datetime: int | None = None
+    custom_fields: Mapping[str, str] = field(default_factory=_empty)
+
+
+ReportStatus = Literal["working", "partially_filled", "filled", "cancelled", "rejected"]
+
+
+@dataclass(frozen=True)
+class ExecutionReport:
+    """What a venue says happened to an order; fills carry last quantity and price."""
+
+    client_order_id: str
+    status: ReportStatus
+    time: float
+    filled_qty: float = 0.0
+    avg_price: float | None = None
+    last_qty: float | None = None
+    last_price: float | None = None
+    text: str | None = None
+    venue_order_id: str | None = None
+
+
+class Rejected(Exception):  # noqa: N818 - reads as the venue's verdict
+    """Raised by a connector that refuses a request; the message is shown to the user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

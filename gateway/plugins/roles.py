@@ -1,0 +1,151 @@
+"""The four connector roles as narrow ``typing.Protocol`` interfaces.
+
+A connector declares the roles it fills; the registry checks, when the connector is loaded, that
+its class has every method of those roles, so a mistake fails at startup and names the
+connector author's class, never in the middle of a request.
+
+Designed with the planned connectors in view: ``csv_replay`` (market data), ``paper`` (execution,
+fed by a market-data connector), ``sql`` (identity, account data, market data, execution through
+declared statements) and ``fix`` (execution and market data over a FIX session).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from gateway.plugins.records import (
+    Bar,
+    ExecutionReport,
+    OrderChange,
+    OrderRequest,
+    Principal,
+    Tick,
+)
+
+
+class Role(StrEnum):
+    """What a connector can be bound to in the YAML."""
+
+    MARKET_DATA = "market_data"
+    EXECUTION = "execution"
+    ACCOUNT_DATA = "account_data"
+    IDENTITY = "identity"
+
+
+@dataclass(frozen=True)
+class ConnectorContext:
+    """What the gateway gives a connector when it builds it."""
+
+    name: str
+    base_dir: Path
+    connectors: Mapping[str, Any]
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """What every connector class has, whatever its roles.
+
+    The constructor ``(options, context)`` must be cheap and open nothing: connectors are built
+    before gunicorn forks its workers; connections and threads start in :meth:`start`.
+    """
+
+    kind: ClassVar[str]
+    roles: ClassVar[frozenset[Role]]
+    Options: ClassVar[type]
+
+    def start(self) -> None:
+        """Open connections, start threads (called in each worker after fork)."""
+
+    def stop(self) -> None:
+        """Release everything; called on shutdown."""
+
+
+class TickSink(Protocol):
+    """Where a market-data connector publishes (the core's tick bus)."""
+
+    def publish(self, tick: Tick) -> None:
+        """Take one tick; must not block for long."""
+
+
+@runtime_checkable
+class MarketData(Protocol):
+    """A source of trades, quotes and depth, and of recorded history."""
+
+    def subscribe(self, sink: TickSink) -> None:
+        """Send every tick from now on to ``sink`` (once started)."""
+
+    def backfill(self, symbol: str, start: int, end: int) -> Iterable[Bar]:
+        """Recorded 1-minute bars with ``start <= time < end`` (may be empty)."""
+
+
+class ExecutionSink(Protocol):
+    """Where an execution connector reports what happened to orders."""
+
+    def report(self, report: ExecutionReport) -> None:
+        """Take one execution report."""
+
+
+@runtime_checkable
+class Execution(Protocol):
+    """A venue that works orders: the paper simulator, a FIX upstream, declared SQL."""
+
+    def subscribe(self, sink: ExecutionSink) -> None:
+        """Send every execution report from now on to ``sink``."""
+
+    def place(self, order: OrderRequest) -> str:
+        """Accept an order and return the venue's id; raise ``Rejected`` to refuse it."""
+
+    def modify(self, client_order_id: str, change: OrderChange) -> None:
+        """Change a working order; raise ``Rejected`` to refuse."""
+
+    def cancel(self, client_order_id: str) -> None:
+        """Cancel a working order; raise ``Rejected`` to refuse."""
+
+
+@runtime_checkable
+class AccountData(Protocol):
+    """Account state owned by the broker's systems (mapped mode).
+
+    ``entity`` names a spec collection (``state``, ``orders``, ``ordersHistory``, ``positions``,
+    ``executions``, ``balances``...); records come back in the spec's field names, and the core
+    validates and renders them.
+    """
+
+    def accounts(self, principal: Principal) -> Sequence[Mapping[str, Any]]:
+        """The accounts this user may trade in."""
+
+    def fetch(
+        self, entity: str, account_id: str, params: Mapping[str, Any]
+    ) -> Sequence[Mapping[str, Any]]:
+        """The records of one collection of one account."""
+
+
+@runtime_checkable
+class Identity(Protocol):
+    """Who may log in and which accounts and data groups they see."""
+
+    def authenticate(self, login: str, password: str) -> Principal | None:
+        """The principal for valid credentials, else None (never raise for bad ones)."""
+
+    def lookup(self, login: str) -> Principal | None:
+        """The principal of a login that holds a token (None once the user is gone)."""
+
+
+ROLE_PROTOCOLS: dict[Role, type] = {
+    Role.MARKET_DATA: MarketData,
+    Role.EXECUTION: Execution,
+    Role.ACCOUNT_DATA: AccountData,
+    Role.IDENTITY: Identity,
+}
+
+
+def role_methods(role: Role) -> list[str]:
+    """The method names a class must have to fill ``role``."""
+    proto = ROLE_PROTOCOLS[role]
+    return sorted(
+        name for name, value in vars(proto).items() if callable(value) and not name.startswith("_")
+    )

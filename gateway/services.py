@@ -1,0 +1,29 @@
+"""What the resources share: configuration, store, tokens, throttle, identity, messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.auth.throttle import Throttle
+from gateway.auth.tokens import Clock, TokenStore
+from gateway.config.model import GatewayConfig
+from gateway.http.client import Network
+from gateway.http.render import Messages
+from gateway.plugins.roles import Identity
+from gateway.store.database import Database
+
+
+@dataclass
+class Services:
+    """One per application (per worker); built by :func:`gateway.app.build`."""
+
+    config: GatewayConfig
+    database: Database
+    tokens: TokenStore
+    throttle: Throttle
+    identity: Identity
+    messages: Messages
+    clock: Clock
+    proxies: list[Network]
+    connectors: dict[str, Any] = field(default_factory=dict)

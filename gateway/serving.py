@@ -1,0 +1,42 @@
+"""Serving with gunicorn: the settings ``gateway serve`` and the container share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from gateway.app import create_app
+from gateway.config.model import GatewayConfig
+
+GUNICORN_DEFAULTS: dict[str, Any] = {
+    # Threads keep a worker answering while some of its threads hold long-lived streams.
+    "worker_class": "gthread",
+    "threads": 16,
+    "workers": 2,
+    "bind": "127.0.0.1:8080",
+    "timeout": 60,
+    "graceful_timeout": 20,
+    "keepalive": 75,  # longer than typical load balancer idle timeouts (60 s)
+    "accesslog": "-",
+    "errorlog": "-",
+    "preload_app": False,  # each worker opens its own connections after fork
+}
+
+
+class GatewayApplication(BaseApplication):  # type: ignore[misc]
+    """gunicorn running the gateway for an already validated configuration."""
+
+    def __init__(self, config: GatewayConfig, options: dict[str, Any]) -> None:
+        self._gateway_config = config
+        self._options = {**GUNICORN_DEFAULTS, **options}
+        super().__init__()
+
+    def load_config(self) -> None:
+        """Apply our settings to gunicorn's configuration."""
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        """Build the app; called in each worker after fork."""
+        return create_app(self._gateway_config)

@@ -1,0 +1,35 @@
+"""Entry point for gunicorn's own command line: ``gunicorn 'gateway.wsgi:create()'``.
+
+Reads the configuration path from ``GATEWAY_CONFIG`` (and template variables from
+``GATEWAY_VARS``, ``NAME=VALUE`` pairs separated by commas). Importing this module does nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import falcon
+
+from gateway.app import create_app
+from gateway.config.loader import ConfigError, load_config
+
+
+def parse_vars(text: str) -> dict[str, str]:
+    """``A=1,B=2`` → ``{"A": "1", "B": "2"}``."""
+    pairs = [p for p in text.split(",") if p.strip()]
+    return dict(p.split("=", 1) for p in pairs if "=" in p)
+
+
+def create() -> falcon.App:
+    """Load the configuration named by the environment and build the app."""
+    path = os.environ.get("GATEWAY_CONFIG")
+    if not path:
+        sys.stderr.write("GATEWAY_CONFIG is not set: point it at the gateway YAML file\n")
+        raise SystemExit(1)
+    try:
+        config = load_config(path, variables=parse_vars(os.environ.get("GATEWAY_VARS", "")))
+    except ConfigError as exc:
+        sys.stderr.write(f"{exc}\n")
+        raise SystemExit(1) from None
+    return create_app(config)
