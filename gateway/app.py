@@ -31,7 +31,7 @@ from gateway.store.database import Database
 class Gateway:
     """A built gateway: the WSGI app, what it serves and what it holds open."""
 
-    app: falcon.App
+    app: falcon.App[falcon.Request, falcon.Response]
     services: Services
     routes: tuple[Route, ...]
 
@@ -81,7 +81,7 @@ def build(
         proxies=parse_networks(config.server.trusted_proxies),
         connectors=connectors,
     )
-    app = falcon.App(
+    app: falcon.App[falcon.Request, falcon.Response] = falcon.App(
         middleware=[
             ContextMiddleware(),
             CorsMiddleware(config.server.cors_origins, config.server.cors_max_age),
@@ -103,7 +103,7 @@ def build(
     return Gateway(app=app, services=services, routes=ROUTES)
 
 
-def create_app(config: GatewayConfig, **kwargs: Any) -> falcon.App:
+def create_app(config: GatewayConfig, **kwargs: Any) -> falcon.App[falcon.Request, falcon.Response]:
     """Build and start a gateway; return its WSGI application."""
     gateway = build(config, **kwargs)
     gateway.start()

@@ -146,8 +146,13 @@ def parser() -> argparse.ArgumentParser:
 
     def config_arg(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("config", help="the gateway YAML file (.yaml, or .yaml.j2 template)")
-        sp.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
-                        help="template variable, repeatable")
+        sp.add_argument(
+            "--var",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="template variable, repeatable",
+        )
 
     serve = sub.add_parser("serve", help="serve the API with gunicorn")
     config_arg(serve)
@@ -158,8 +163,9 @@ def parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a configuration and list what it serves")
     config_arg(check)
     check.add_argument("--render", action="store_true", help="print the rendered template")
-    check.add_argument("--dump", action="store_true",
-                       help="print the effective configuration, secrets masked")
+    check.add_argument(
+        "--dump", action="store_true", help="print the effective configuration, secrets masked"
+    )
     check.set_defaults(func=cmd_check)
 
     hp = sub.add_parser("hash-password", help="hash a password read from the terminal or stdin")

@@ -71,7 +71,7 @@ def _clip(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-class Unauthorized(ApiError):
+class Unauthorized(ApiError):  # noqa: N818 - named after the HTTP status
     """HTTP 401: TradingView asks the user to log in again."""
 
     def __init__(self) -> None:

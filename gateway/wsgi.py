@@ -21,7 +21,7 @@ def parse_vars(text: str) -> dict[str, str]:
     return dict(p.split("=", 1) for p in pairs if "=" in p)
 
 
-def create() -> falcon.App:
+def create() -> falcon.App[falcon.Request, falcon.Response]:
     """Load the configuration named by the environment and build the app."""
     path = os.environ.get("GATEWAY_CONFIG")
     if not path:

@@ -11,8 +11,11 @@ from gateway.config.types import Text
 
 
 def to_wire(value: Any, locale: str) -> Any:
-    """Dataclasses become objects keyed as the spec spells them; texts are localized; absent
-    optional values are left out rather than sent as null."""
+    """Render a configuration value as the spec's JSON.
+
+    Dataclasses become objects keyed as the spec spells them, texts are localized, and absent
+    optional values are left out rather than sent as null.
+    """
     if isinstance(value, Text):
         return value.get(locale)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):

@@ -15,8 +15,11 @@ from gateway.services import Services
 
 
 def account_for(services: Services, principal: Principal, account_id: str) -> Account:
-    """The configured account if this user may use it; otherwise the same error whether the
-    account exists or not, so ids of other users' accounts do not leak."""
+    """The configured account if this user may use it.
+
+    Otherwise the same error whether the account exists or not, so that the ids of other
+    users' accounts do not leak.
+    """
     if account_id in principal.accounts:
         for account in services.config.accounts:
             if account.id == account_id:
@@ -44,8 +47,10 @@ class AccountsResource:
         """Accounts (spec operation ``getAccounts``)."""
         locale = locale_of(req)
         principal: Principal = req.context.principal
-        ok(resp, [account_wire(self._by_id[a], locale)
-                  for a in principal.accounts if a in self._by_id])
+        ok(
+            resp,
+            [account_wire(self._by_id[a], locale) for a in principal.accounts if a in self._by_id],
+        )
 
 
 class InstrumentsResource:

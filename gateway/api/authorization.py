@@ -44,7 +44,9 @@ class AuthorizeResource:
             log.info("failed login [client %s]", address)
             raise ApiError("invalid_credentials")
         self._s.throttle.clear_login(login)
-        issued = self._s.tokens.issue(principal.login, self._s.config.auth.trading.token_ttl.seconds)
+        issued = self._s.tokens.issue(
+            principal.login, self._s.config.auth.trading.token_ttl.seconds
+        )
         ok(resp, {"access_token": issued.access_token, "expiration": issued.expiration})
 
 

@@ -33,8 +33,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/config", (("GET", "getConfiguration"),), ConfigResource),
     Route("/mapping", (("GET", "getMapping"),), MappingResource),
     Route("/accounts", (("GET", "getAccounts"),), AccountsResource),
-    Route("/accounts/{account_id}/instruments", (("GET", "getInstruments"),),
-          InstrumentsResource),
+    Route("/accounts/{account_id}/instruments", (("GET", "getInstruments"),), InstrumentsResource),
     Route("/groups", (("GET", "getGroups"),), GroupsResource),
     Route("/permissions", (("GET", "getPermissions"),), PermissionsResource),
 )

@@ -40,12 +40,16 @@ class Throttle:
         waits: list[float] = []
         with self._db.engine.connect() as conn:
             for key, limit in limits:
-                times = conn.execute(
-                    sa.select(login_failures.c.at)
-                    .where(login_failures.c.key == key, login_failures.c.at > now - window)
-                    .order_by(login_failures.c.at.desc())
-                    .limit(limit)
-                ).scalars().all()
+                times = (
+                    conn.execute(
+                        sa.select(login_failures.c.at)
+                        .where(login_failures.c.key == key, login_failures.c.at > now - window)
+                        .order_by(login_failures.c.at.desc())
+                        .limit(limit)
+                    )
+                    .scalars()
+                    .all()
+                )
                 if len(times) >= limit:
                     # Allowed again when the oldest of the last `limit` failures leaves the window.
                     waits.append(min(times) + window - now)
@@ -55,15 +59,22 @@ class Throttle:
         """Count one failed attempt against both the login and the address."""
         now = self._clock()
         with self._db.engine.begin() as conn:
-            conn.execute(login_failures.insert(), [
-                {"key": _key("login", login), "at": now},
-                {"key": _key("addr", address), "at": now},
-            ])
-            conn.execute(login_failures.delete().where(
-                login_failures.c.at < now - self._settings.window.seconds))
+            conn.execute(
+                login_failures.insert(),
+                [
+                    {"key": _key("login", login), "at": now},
+                    {"key": _key("addr", address), "at": now},
+                ],
+            )
+            conn.execute(
+                login_failures.delete().where(
+                    login_failures.c.at < now - self._settings.window.seconds
+                )
+            )
 
     def clear_login(self, login: str) -> None:
         """Forget a login's failures after it succeeds (the address keeps its count)."""
         with self._db.engine.begin() as conn:
-            conn.execute(login_failures.delete().where(
-                login_failures.c.key == _key("login", login)))
+            conn.execute(
+                login_failures.delete().where(login_failures.c.key == _key("login", login))
+            )

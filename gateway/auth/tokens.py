@@ -37,8 +37,10 @@ class IssuedToken:
 
 
 class TokenStore:
-    """Issues, resolves and revokes tokens; every check reads the store, so a logout on one
-    instance is seen by all of them at once."""
+    """Issues, resolves and revokes tokens.
+
+    Every check reads the store, so a logout on one instance is seen by all of them at once.
+    """
 
     def __init__(self, db: Database, clock: Clock, generate: Callable[[], str] = new_token) -> None:
         self._db = db
@@ -51,20 +53,26 @@ class TokenStore:
         expiration = math.floor(now + ttl_seconds)
         token = self._generate()
         with self._db.engine.begin() as conn:
-            conn.execute(tokens.insert().values(
-                token_hash=token_hash(token), login=login, kind=kind, issued_at=now,
-                expires_at=float(expiration), revoked_at=None,
-            ))
-            conn.execute(tokens.delete().where(
-                tokens.c.expires_at < now - _KEEP_EXPIRED_SECONDS))
+            conn.execute(
+                tokens.insert().values(
+                    token_hash=token_hash(token),
+                    login=login,
+                    kind=kind,
+                    issued_at=now,
+                    expires_at=float(expiration),
+                    revoked_at=None,
+                )
+            )
+            conn.execute(tokens.delete().where(tokens.c.expires_at < now - _KEEP_EXPIRED_SECONDS))
         return IssuedToken(token, expiration)
 
     def resolve(self, token: str) -> str | None:
         """The login a live token belongs to; None if unknown, expired or revoked."""
         with self._db.engine.connect() as conn:
             row = conn.execute(
-                sa.select(tokens.c.login, tokens.c.expires_at, tokens.c.revoked_at)
-                .where(tokens.c.token_hash == token_hash(token))
+                sa.select(tokens.c.login, tokens.c.expires_at, tokens.c.revoked_at).where(
+                    tokens.c.token_hash == token_hash(token)
+                )
             ).first()
         if row is None or row.revoked_at is not None or row.expires_at <= self._clock():
             return None

@@ -234,9 +234,11 @@ def _convert_scalar(node: YNode, hint: type, path: str, ctx: Context) -> Any:
 
 
 def _convert_literal(node: YNode, allowed: tuple[Any, ...], path: str, ctx: Context) -> Any:
-    if isinstance(node, YScalar) and node.value in allowed and type(node.value) in {
-        type(a) for a in allowed
-    }:
+    if (
+        isinstance(node, YScalar)
+        and node.value in allowed
+        and type(node.value) in {type(a) for a in allowed}
+    ):
         return node.value
     shown = ", ".join(str(a) for a in allowed)
     if isinstance(node, YScalar) and isinstance(node.value, str):
@@ -286,11 +288,7 @@ T = TypeVar("T")
 
 def config_fields(cls: type) -> dict[str, dataclasses.Field[Any]]:
     """The YAML-visible fields of a dataclass, by YAML key."""
-    return {
-        yaml_key(cls, f): f
-        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
-        if not f.metadata.get("internal")
-    }
+    return {yaml_key(cls, f): f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
 
 
 def convert_object(node: YNode, cls: type[T], path: str, ctx: Context) -> T:

@@ -119,12 +119,17 @@ class Account:
     type: Literal["live", "demo"] = option(doc="live or demo.")
     currency: str | None = option(None, doc="Account currency code, e.g. USD.")
     currency_sign: str | None = option(None, doc="Currency sign, e.g. $.")
-    flags: AccountFlags = option(doc="Feature flags (the spec's AccountFlags), served as config.",
-                                 factory=AccountFlags, wire=False)
+    flags: AccountFlags = option(
+        doc="Feature flags (the spec's AccountFlags), served as config.",
+        factory=AccountFlags,
+        wire=False,
+    )
     ui: AccountUi | None = option(None, doc="Per-account UI overrides.")
     durations: tuple[OrderDuration, ...] | None = option(
-        None, doc="Per-account order durations.", check=non_empty)
+        None, doc="Per-account order durations.", check=non_empty
+    )
     prefix: str | None = option(None, doc="Instrument prefix, e.g. NASDAQ.")
     is_verified: bool | None = option(None, doc="User passed KYC.")
     instruments: tuple[str, ...] | None = option(
-        None, doc="Names of the instruments tradable here (default: all).", wire=False)
+        None, doc="Names of the instruments tradable here (default: all).", wire=False
+    )

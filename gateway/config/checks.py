@@ -36,17 +36,21 @@ def check_references(cfg: GatewayConfig, ctx: Context, registry: Registry) -> No
     for i, account in enumerate(cfg.accounts):
         for j, name in enumerate(account.instruments or ()):
             if name not in instruments:
-                ctx.report_at(f"accounts[{i}].instruments[{j}]",
-                              f"unknown instrument {name!r}{suggest(name, instruments)}")
+                ctx.report_at(
+                    f"accounts[{i}].instruments[{j}]",
+                    f"unknown instrument {name!r}{suggest(name, instruments)}",
+                )
     for i, user in enumerate(cfg.users):
         for j, acc in enumerate(user.accounts):
             if acc not in accounts:
-                ctx.report_at(f"users[{i}].accounts[{j}]",
-                              f"unknown account {acc!r}{suggest(acc, accounts)}")
+                ctx.report_at(
+                    f"users[{i}].accounts[{j}]", f"unknown account {acc!r}{suggest(acc, accounts)}"
+                )
         for j, grp in enumerate(user.groups):
             if grp not in groups:
-                ctx.report_at(f"users[{i}].groups[{j}]",
-                              f"unknown group {grp!r}{suggest(grp, groups)}")
+                ctx.report_at(
+                    f"users[{i}].groups[{j}]", f"unknown group {grp!r}{suggest(grp, groups)}"
+                )
     _check_group_prefix(cfg, ctx)
     _check_identity(cfg, ctx, registry)
     _check_store(cfg, ctx)
@@ -57,41 +61,52 @@ def _check_group_prefix(cfg: GatewayConfig, ctx: Context) -> None:
         return
     first = cfg.groups[0].id
     if "_" not in first.strip("_"):
-        ctx.report_at("groups[0].id", "group ids must start with the broker's prefix and '_', "
-                      "e.g. acme_forex")
+        ctx.report_at(
+            "groups[0].id", "group ids must start with the broker's prefix and '_', e.g. acme_forex"
+        )
         return
     prefix = first.split("_")[0] + "_"
     for i, group in enumerate(cfg.groups[1:], start=1):
         if not group.id.startswith(prefix) or group.id == prefix:
-            ctx.report_at(f"groups[{i}].id",
-                          f"all group ids must share the prefix {prefix!r} of the first one")
+            ctx.report_at(
+                f"groups[{i}].id",
+                f"all group ids must share the prefix {prefix!r} of the first one",
+            )
 
 
 def _check_identity(cfg: GatewayConfig, ctx: Context, registry: Registry) -> None:
     name = cfg.auth.identity
     if name is None:
         if not cfg.users:
-            ctx.report_at("users", "nobody can log in: list users, or set auth.identity to a "
-                          "connector with the identity role")
+            ctx.report_at(
+                "users",
+                "nobody can log in: list users, or set auth.identity to a "
+                "connector with the identity role",
+            )
         return
     spec = cfg.connectors.get(name)
     if spec is None:
-        ctx.report_at("auth.identity",
-                      f"unknown connector {name!r}{suggest(name, cfg.connectors)} "
-                      f"(known: {', '.join(cfg.connectors) or 'none'})")
+        ctx.report_at(
+            "auth.identity",
+            f"unknown connector {name!r}{suggest(name, cfg.connectors)} "
+            f"(known: {', '.join(cfg.connectors) or 'none'})",
+        )
         return
     roles = registry.get(spec.type).roles  # type: ignore[attr-defined]
     if Role.IDENTITY not in roles:
-        ctx.report_at("auth.identity",
-                      f"connector {name!r} ({spec.type}) does not have the identity role")
+        ctx.report_at(
+            "auth.identity", f"connector {name!r} ({spec.type}) does not have the identity role"
+        )
 
 
 def _check_store(cfg: GatewayConfig, ctx: Context) -> None:
     try:
         url = sqlalchemy.engine.make_url(cfg.store.url.reveal())
     except sqlalchemy.exc.ArgumentError:
-        ctx.report_at("store.url", "not a database URL, e.g. sqlite:///gateway.db or "
-                      "postgresql+psycopg://user@host/db")
+        ctx.report_at(
+            "store.url",
+            "not a database URL, e.g. sqlite:///gateway.db or postgresql+psycopg://user@host/db",
+        )
         return
     try:
         url.get_dialect().import_dbapi()

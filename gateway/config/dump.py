@@ -32,9 +32,11 @@ def _plain(value: Any) -> Any:
     if isinstance(value, ConnectorSpec):
         return {"type": value.type, **_plain(value.options)}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {key: _plain(getattr(value, f.name))
-                for key, f in config_fields(type(value)).items()
-                if getattr(value, f.name) is not None}
+        return {
+            key: _plain(getattr(value, f.name))
+            for key, f in config_fields(type(value)).items()
+            if getattr(value, f.name) is not None
+        }
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
     if isinstance(value, Mapping):

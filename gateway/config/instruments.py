@@ -41,11 +41,12 @@ class ValidationRule:
 
     __key_style__ = "camel"
     id: Literal["stopPercent", "limitPercent", "slPercent", "tpPercent", "gsPercent"] = option(
-        doc="Which price the rule bounds.")
+        doc="Which price the rule bounds."
+    )
     options: RuleOptions = option(doc="min and max, percent.")
 
     def validate(self) -> Iterator[tuple[str, str]]:
-        """min ≤ max."""
+        """The lower bound must not exceed the upper one."""
         if self.options.min > self.options.max:
             yield "options", "min must not exceed max"
 
@@ -56,9 +57,11 @@ class InstrumentUi:
 
     __key_style__ = "camel"
     order_dialog_custom_fields: OrderDialogCustomFields | None = option(
-        None, doc="Order dialog controls for this instrument.")
+        None, doc="Order dialog controls for this instrument."
+    )
     validation_rules: tuple[ValidationRule, ...] | None = option(
-        None, doc="Price checks of the ticket.", check=non_empty)
+        None, doc="Price checks of the ticket.", check=non_empty
+    )
 
     def validate(self) -> Iterator[tuple[str, str]]:
         """One rule per id."""
@@ -90,12 +93,15 @@ class Instrument:
     has_quotes: bool | None = option(None, doc="Broker serves /quotes for it (default true).")
     units: Text | None = option(None, doc="Label replacing 'Units'.")
     variable_min_tick: str | None = option(
-        None, doc="Price-dependent tick: '0.01 10 0.02 25 0.05'.")
+        None, doc="Price-dependent tick: '0.01 10 0.02 25 0.05'."
+    )
     typespecs: str | None = option(None, doc="Comma-separated subset of cfd, spreadbet, crypto.")
     ui: InstrumentUi | None = option(None, doc="Dialog fields and validation rules.")
     tradingview_symbol: str | None = option(
-        None, doc="TradingView full name for /mapping, e.g. NASDAQ:AAPL (not for forex).",
-        wire=False)
+        None,
+        doc="TradingView full name for /mapping, e.g. NASDAQ:AAPL (not for forex).",
+        wire=False,
+    )
 
     def validate(self) -> Iterator[tuple[str, str]]:
         """Cross-field rules of the spec."""
@@ -113,11 +119,15 @@ class Instrument:
         if self.typespecs is not None:
             for part in self.typespecs.split(","):
                 if part.strip() not in _TYPESPECS:
-                    yield "typespecs", f"unknown typespec {part.strip()!r} (allowed: cfd, "\
-                        "spreadbet, crypto)"
+                    yield (
+                        "typespecs",
+                        f"unknown typespec {part.strip()!r} (allowed: cfd, spreadbet, crypto)",
+                    )
         if self.tradingview_symbol is not None:
             if not _TV_SYMBOL.match(self.tradingview_symbol):
                 yield "tradingviewSymbol", "expected PREFIX:SYMBOL, e.g. NASDAQ:AAPL"
             elif self.type == "forex":
-                yield "tradingviewSymbol", "forex cannot be mapped to TradingView data; "\
-                    "integrate its feed instead"
+                yield (
+                    "tradingviewSymbol",
+                    "forex cannot be mapped to TradingView data; integrate its feed instead",
+                )

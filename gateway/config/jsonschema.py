@@ -37,8 +37,7 @@ class _Builder:
                     sub = {**sub, "default": f.default}
                 props[key] = sub
                 no_default = (
-                    f.default is dataclasses.MISSING
-                    and f.default_factory is dataclasses.MISSING
+                    f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
                 )
                 if no_default:
                     required.append(key)
@@ -85,19 +84,21 @@ def config_json_schema(registry: Registry | None = None) -> dict[str, Any]:
     builder = _Builder()
     root = builder.object_schema(GatewayConfig)
     variants: list[dict[str, Any]] = []
-    for kind in (registry.kinds() if registry else []):
+    for kind in registry.kinds() if registry else []:
         try:
             cls = registry.get(kind) if registry else None
         except PluginError:
             continue  # a kind that cannot load contributes nothing; `gateway check` says why
         options = builder.object_schema(cls.Options)  # type: ignore[union-attr]
         opt_def = builder.defs[options["$ref"].rsplit("/", 1)[1]]
-        variants.append({
-            "type": "object",
-            "properties": {"type": {"const": kind}, **opt_def.get("properties", {})},
-            "required": ["type", *opt_def.get("required", [])],
-            "additionalProperties": False,
-        })
+        variants.append(
+            {
+                "type": "object",
+                "properties": {"type": {"const": kind}, **opt_def.get("properties", {})},
+                "required": ["type", *opt_def.get("required", [])],
+                "additionalProperties": False,
+            }
+        )
     connector = ConnectorSpec.json_schema()
     connector["properties"] = {"type": {"enum": registry.kinds() if registry else []}}
     if variants:

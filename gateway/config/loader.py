@@ -33,8 +33,9 @@ class ConfigError(Exception):
         self.problems = problems
 
 
-def render_template(text: str, file: str, variables: Mapping[str, str],
-                    environ: Mapping[str, str]) -> str:
+def render_template(
+    text: str, file: str, variables: Mapping[str, str], environ: Mapping[str, str]
+) -> str:
     """Render a ``.j2`` configuration in Jinja2's sandbox; errors become a ConfigError."""
     env = jinja2.sandbox.ImmutableSandboxedEnvironment(
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
@@ -45,14 +46,20 @@ def render_template(text: str, file: str, variables: Mapping[str, str],
         line = exc.lineno or 1
         raise ConfigError([Problem(Mark(file, line, 1), "", f"template: {exc.message}")]) from None
     except jinja2.UndefinedError as exc:
-        raise ConfigError([Problem(Mark(file, 1, 1), "", f"template: {exc.message} "
-                                   "(pass it with --var NAME=VALUE)")]) from None
+        raise ConfigError(
+            [
+                Problem(
+                    Mark(file, 1, 1), "", f"template: {exc.message} (pass it with --var NAME=VALUE)"
+                )
+            ]
+        ) from None
     except jinja2.TemplateError as exc:  # sandbox refusals and the like
         raise ConfigError([Problem(Mark(file, 1, 1), "", f"template: {exc}")]) from None
 
 
-def read_source(path: Path, variables: Mapping[str, str] | None = None,
-                environ: Mapping[str, str] | None = None) -> str:
+def read_source(
+    path: Path, variables: Mapping[str, str] | None = None, environ: Mapping[str, str] | None = None
+) -> str:
     """The YAML text of a configuration file, rendered if it is a template."""
     file = str(path)
     try:
@@ -61,8 +68,9 @@ def read_source(path: Path, variables: Mapping[str, str] | None = None,
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise ConfigError([Problem(Mark(file, 1, 1), "", f"cannot read: {reason}")]) from None
     if path.suffix == ".j2":
-        text = render_template(text, file, variables or {},
-                               os.environ if environ is None else environ)
+        text = render_template(
+            text, file, variables or {}, os.environ if environ is None else environ
+        )
     return text
 
 
@@ -83,21 +91,27 @@ def load_config(
         root = parse_yaml(text, file)
     except YamlSyntaxError as exc:
         raise ConfigError([Problem(exc.mark, "", exc.message)]) from None
-    ctx = Context(file=file, base_dir=source.resolve().parent, environ=environ,
-                  services={"registry": registry})
+    ctx = Context(
+        file=file,
+        base_dir=source.resolve().parent,
+        environ=environ,
+        services={"registry": registry},
+    )
     if not isinstance(root, YMap):
         mark = root.mark if root is not None else Mark(file, 1, 1)
         raise ConfigError([Problem(mark, "", "expected a mapping with at least 'version'")])
     ctx.marks[""] = root.mark
     version = root.get("version")
     if version is None:
-        raise ConfigError([Problem(root.mark, "version", "missing required key (write "
-                                   "'version: 1' at the top)")])
+        raise ConfigError(
+            [Problem(root.mark, "version", "missing required key (write 'version: 1' at the top)")]
+        )
     cfg = convert_object(root, GatewayConfig, "", ctx)
     if cfg is not INVALID:
         check_references(cfg, ctx, registry)
-        cfg = dataclasses.replace(cfg, base_dir=ctx.base_dir,
-                                  store=_resolve_store(cfg.store, ctx.base_dir))
+        cfg = dataclasses.replace(
+            cfg, base_dir=ctx.base_dir, store=_resolve_store(cfg.store, ctx.base_dir)
+        )
     if ctx.problems:
         ctx.problems.sort(key=lambda p: (p.mark.line, p.mark.col))
         raise ConfigError(ctx.problems)

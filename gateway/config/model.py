@@ -15,12 +15,12 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from gateway.config._convert import INVALID, Context, convert_object, describe, option, suggest
-from gateway.errors import CATALOGUE, check_override
 from gateway.config._yaml import YMap, YNode, YScalar
 from gateway.config.accounts import Account
 from gateway.config.instruments import Instrument
 from gateway.config.types import Duration, OriginPattern, Secret, Text
 from gateway.config.ui import BrokerUi, non_empty
+from gateway.errors import CATALOGUE, check_override
 from gateway.plugins.registry import PluginError, Registry
 
 # TradingView's ceiling on a token's lifetime: a signed 32-bit count of milliseconds.
@@ -32,7 +32,7 @@ def spec_version(value: str) -> str | None:
     """Versions the gateway can speak: 1.3.0 up to 1.4.14."""
     m = _SPEC.match(value)
     if not m or (int(m[1]), int(m[2])) > (4, 14) or int(m[1]) < 3:
-        return "must be a spec version from 1.3.0 to 1.4.14, e.g. \"1.4.14\""
+        return 'must be a spec version from 1.3.0 to 1.4.14, e.g. "1.4.14"'
     return None
 
 
@@ -73,11 +73,14 @@ class Server:
 
     base_path: str = option("", doc="Prefix of every route, e.g. /api.", check=_base_path)
     cors_origins: tuple[OriginPattern, ...] = option(
-        doc="Origins allowed to call the trading API from a browser.", factory=_default_origins)
+        doc="Origins allowed to call the trading API from a browser.", factory=_default_origins
+    )
     cors_max_age: Duration = option(
-        Duration(7200), doc="How long browsers may cache a pre-flight answer.", check=_max_age)
+        Duration(7200), doc="How long browsers may cache a pre-flight answer.", check=_max_age
+    )
     trusted_proxies: tuple[str, ...] = option(
-        (), doc="Load balancers whose X-Forwarded-For is believed (IPs or CIDRs).", check=_cidr)
+        (), doc="Load balancers whose X-Forwarded-For is believed (IPs or CIDRs).", check=_cidr
+    )
     max_body_bytes: int = option(65536, doc="Largest accepted request body.")
 
 
@@ -85,8 +88,10 @@ class Server:
 class Store:
     """The gateway's own SQL store (tokens; later orders and bars)."""
 
-    url: Secret = option(Secret("sqlite:///gateway.db"),
-                         doc="SQLAlchemy URL; relative SQLite paths are relative to this file.")
+    url: Secret = option(
+        Secret("sqlite:///gateway.db"),
+        doc="SQLAlchemy URL; relative SQLite paths are relative to this file.",
+    )
 
 
 def _ttl(value: Duration) -> str | None:
@@ -110,7 +115,8 @@ class DataAuth:
     """How TradingView's servers authenticate to the data half."""
 
     mode: Literal["none", "password_bearer"] = option(
-        "none", doc="none, or the same tokens as trading (password_bearer).")
+        "none", doc="none, or the same tokens as trading (password_bearer)."
+    )
 
 
 def _at_least_one(value: int) -> str | None:
@@ -121,10 +127,12 @@ def _at_least_one(value: int) -> str | None:
 class LoginThrottle:
     """Limits on failed logins, shared by every worker through the store."""
 
-    max_failures_per_login: int = option(5, doc="Failures of one login per window.",
-                                         check=_at_least_one)
-    max_failures_per_address: int = option(50, doc="Failures from one client address per window.",
-                                           check=_at_least_one)
+    max_failures_per_login: int = option(
+        5, doc="Failures of one login per window.", check=_at_least_one
+    )
+    max_failures_per_address: int = option(
+        50, doc="Failures from one client address per window.", check=_at_least_one
+    )
     window: Duration = option(Duration(900), doc="The sliding window.")
 
 
@@ -136,10 +144,13 @@ class Auth:
     data: DataAuth = option(doc="Data half.", factory=DataAuth)
     login_throttle: LoginThrottle = option(doc="Failed-login limits.", factory=LoginThrottle)
     identity: str | None = option(
-        None, doc="Connector with the identity role; default: the users listed in this file.")
+        None, doc="Connector with the identity role; default: the users listed in this file."
+    )
 
 
-_PASSWORD_HASH = re.compile(r"^(\$argon2id?\$v=\d+\$m=\d+,t=\d+,p=\d+\$\S+|pbkdf2_sha256\$\d+\$\S+)$")
+_PASSWORD_HASH = re.compile(
+    r"^(\$argon2id?\$v=\d+\$m=\d+,t=\d+,p=\d+\$\S+|pbkdf2_sha256\$\d+\$\S+)$"
+)
 
 
 def _password_hash(value: Secret) -> str | None:
@@ -153,10 +164,12 @@ class User:
     """A user who may log in with a password (until a connector provides identity)."""
 
     login: str = option(doc="Login name.")
-    password_hash: Secret = option(doc="Salted hash from `gateway hash-password`.",
-                                   check=_password_hash)
-    accounts: tuple[str, ...] = option(doc="Ids of the accounts this user may use.",
-                                       check=non_empty)
+    password_hash: Secret = option(
+        doc="Salted hash from `gateway hash-password`.", check=_password_hash
+    )
+    accounts: tuple[str, ...] = option(
+        doc="Ids of the accounts this user may use.", check=non_empty
+    )
     groups: tuple[str, ...] = option((), doc="Data groups this user may see (/permissions).")
 
 
@@ -199,8 +212,9 @@ class ConnectorSpec:
         except PluginError as exc:
             ctx.report(type_node.mark, f"{path}.type", str(exc))
             return INVALID
-        rest = YMap(tuple((k, v) for k, v in node.items if k.value != "type"), node.mark,
-                    node.duplicates)
+        rest = YMap(
+            tuple((k, v) for k, v in node.items if k.value != "type"), node.mark, node.duplicates
+        )
         options = convert_object(rest, kind_cls.Options, path, ctx)  # type: ignore[attr-defined]
         return INVALID if options is INVALID else cls(type_node.value, options)
 
@@ -217,7 +231,9 @@ class Messages(dict[str, Text]):
     def parse_config(cls, node: YNode, path: str, ctx: Context) -> Any:
         """Check codes and placeholders where they are written."""
         if not isinstance(node, YMap):
-            ctx.report(node.mark, path, f"expected a mapping of message codes, got {describe(node)}")
+            ctx.report(
+                node.mark, path, f"expected a mapping of message codes, got {describe(node)}"
+            )
             return INVALID
         out = cls()
         bad = False
@@ -243,8 +259,11 @@ class Messages(dict[str, Text]):
     @classmethod
     def json_schema(cls) -> dict[str, Any]:
         """Known codes to texts."""
-        return {"type": "object", "propertyNames": {"enum": sorted(CATALOGUE)},
-                "additionalProperties": Text.json_schema()}
+        return {
+            "type": "object",
+            "propertyNames": {"enum": sorted(CATALOGUE)},
+            "additionalProperties": Text.json_schema(),
+        }
 
 
 def _empty_connectors() -> Mapping[str, ConnectorSpec]:
@@ -270,8 +289,10 @@ class GatewayConfig:
     instruments: tuple[Instrument, ...] = option((), doc="Tradable instruments.")
     groups: tuple[Group, ...] = option((), doc="Data-access groups (/groups, /permissions).")
     messages: Messages = option(
-        doc="Translations and rewordings of error messages, by code.", factory=_empty_messages)
+        doc="Translations and rewordings of error messages, by code.", factory=_empty_messages
+    )
     connectors: Mapping[str, ConnectorSpec] = option(
-        doc="Connector instances by name.", factory=_empty_connectors)
+        doc="Connector instances by name.", factory=_empty_connectors
+    )
     base_dir: Path = field(default=Path("."), metadata={"internal": True})
     """Directory of the configuration file (relative paths are resolved against it)."""

@@ -104,11 +104,15 @@ class Secret:
         if isinstance(node, YScalar) and isinstance(node.value, str):
             return cls(node.value)
         if isinstance(node, YMap) and len(node.items) == 1:
-            (key, ref), = node.items
+            ((key, ref),) = node.items
             kind = str(key.value)
             if kind not in ("$env", "$file"):
-                ctx.report(key.mark, path, f"unknown secret reference {kind!r}"
-                           f"{suggest(kind, ['$env', '$file'])} (use $env or $file)")
+                ctx.report(
+                    key.mark,
+                    path,
+                    f"unknown secret reference {kind!r}"
+                    f"{suggest(kind, ['$env', '$file'])} (use $env or $file)",
+                )
                 return INVALID
             name = scalar_str(ref, path, ctx, "a name")
             if name is None:
@@ -125,8 +129,11 @@ class Secret:
                 ctx.report(ref.mark, path, f"cannot read secret file {name}: {exc.strerror}")
                 return INVALID
             return cls(text.rstrip("\r\n"), f"$file:{name}")
-        ctx.report(node.mark, path,
-                   f"expected a string or {{$env: NAME}} / {{$file: PATH}}, got {describe(node)}")
+        ctx.report(
+            node.mark,
+            path,
+            f"expected a string or {{$env: NAME}} / {{$file: PATH}}, got {describe(node)}",
+        )
         return INVALID
 
     @classmethod
@@ -135,10 +142,18 @@ class Secret:
         return {
             "anyOf": [
                 {"type": "string"},
-                {"type": "object", "properties": {"$env": {"type": "string"}},
-                 "required": ["$env"], "additionalProperties": False},
-                {"type": "object", "properties": {"$file": {"type": "string"}},
-                 "required": ["$file"], "additionalProperties": False},
+                {
+                    "type": "object",
+                    "properties": {"$env": {"type": "string"}},
+                    "required": ["$env"],
+                    "additionalProperties": False,
+                },
+                {
+                    "type": "object",
+                    "properties": {"$file": {"type": "string"}},
+                    "required": ["$file"],
+                    "additionalProperties": False,
+                },
             ]
         }
 
@@ -188,8 +203,11 @@ class Text:
             for key, val in node.items:
                 loc = str(key.value)
                 if loc not in LOCALES:
-                    ctx.report(key.mark, f"{path}.{loc}",
-                               f"unknown locale{suggest(loc, LOCALES)} (one of the spec's 28)")
+                    ctx.report(
+                        key.mark,
+                        f"{path}.{loc}",
+                        f"unknown locale{suggest(loc, LOCALES)} (one of the spec's 28)",
+                    )
                     bad = True
                     continue
                 ctx.marks[f"{path}.{loc}"] = val.mark
@@ -199,12 +217,16 @@ class Text:
                     continue
                 out[loc] = text
             if not bad and DEFAULT_LOCALE not in out:
-                ctx.report(node.mark, path, "missing the English text (en), the fallback of "
-                           "every locale")
+                ctx.report(
+                    node.mark, path, "missing the English text (en), the fallback of every locale"
+                )
                 bad = True
             return INVALID if bad else cls(out)
-        ctx.report(node.mark, path,
-                   f"expected a string or a mapping of locale to string, got {describe(node)}")
+        ctx.report(
+            node.mark,
+            path,
+            f"expected a string or a mapping of locale to string, got {describe(node)}",
+        )
         return INVALID
 
     @classmethod
@@ -231,8 +253,11 @@ _ORIGIN = re.compile(
 
 @dataclass(frozen=True)
 class OriginPattern:
-    """An allowed CORS origin: exact (``http://localhost:6285``) or with a leading wildcard
-    label (``https://*.tradingview.com``, any depth of sub-domain, not the bare domain)."""
+    """An allowed CORS origin, exact or with a leading wildcard label.
+
+    ``http://localhost:6285`` matches itself only; ``https://*.tradingview.com`` matches any
+    depth of sub-domain but not the bare domain.
+    """
 
     pattern: str
 
@@ -248,12 +273,20 @@ class OriginPattern:
         if text is None:
             return INVALID
         if text.strip() == "*":
-            ctx.report(node.mark, path, "'*' would let any web site call the API with a user's "
-                       "token; list the allowed origins instead")
+            ctx.report(
+                node.mark,
+                path,
+                "'*' would let any web site call the API with a user's "
+                "token; list the allowed origins instead",
+            )
             return INVALID
         if not _ORIGIN.match(text.lower()):
-            ctx.report(node.mark, path, f"{text!r} is not an origin: write scheme://host[:port], "
-                       "no path, '*.' only as the first label")
+            ctx.report(
+                node.mark,
+                path,
+                f"{text!r} is not an origin: write scheme://host[:port], "
+                "no path, '*.' only as the first label",
+            )
             return INVALID
         return cls(text.lower())
 

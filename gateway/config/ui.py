@@ -147,11 +147,12 @@ class OrderDialogCustomFields:
     def validate(self) -> Iterator[tuple[str, str]]:
         """Control ids are unique across both kinds (they are form field names)."""
         seen: set[str] = set()
-        for key, items in (("comboBox", self.combo_box), ("checkbox", self.checkbox)):
-            for i, item in enumerate(items or ()):
-                if item.id in seen:
-                    yield f"{key}[{i}].id", f"duplicate control id {item.id!r}"
-                seen.add(item.id)
+        ids = [(f"comboBox[{i}].id", c.id) for i, c in enumerate(self.combo_box or ())]
+        ids += [(f"checkbox[{i}].id", c.id) for i, c in enumerate(self.checkbox or ())]
+        for where, control_id in ids:
+            if control_id in seen:
+                yield where, f"duplicate control id {control_id!r}"
+            seen.add(control_id)
 
 
 _COLUMN_LISTS = (
@@ -180,21 +181,29 @@ class BrokerUi(_TablesMixin):
 
     __key_style__ = "camel"
     account_summary_row: tuple[SummaryRowItem, ...] | None = option(
-        None, doc="Items of the summary row, least important first.", check=non_empty)
+        None, doc="Items of the summary row, least important first.", check=non_empty
+    )
     account_manager: tuple[Table, ...] | None = option(
-        None, doc="Tables of the Account Summary tab.", check=non_empty)
+        None, doc="Tables of the Account Summary tab.", check=non_empty
+    )
     durations: tuple[OrderDuration, ...] | None = option(
-        None, doc="Order durations.", check=non_empty)
+        None, doc="Order durations.", check=non_empty
+    )
     order_custom_fields: tuple[Column, ...] | None = option(
-        None, doc="Extra columns of the Orders table.", check=non_empty)
+        None, doc="Extra columns of the Orders table.", check=non_empty
+    )
     order_history_custom_fields: tuple[Column, ...] | None = option(
-        None, doc="Extra columns of the History table.", check=non_empty)
+        None, doc="Extra columns of the History table.", check=non_empty
+    )
     position_custom_fields: tuple[Column, ...] | None = option(
-        None, doc="Extra columns of the Positions table.", check=non_empty)
+        None, doc="Extra columns of the Positions table.", check=non_empty
+    )
     net_position_custom_fields: tuple[Column, ...] | None = option(
-        None, doc="Extra columns of the net positions table.", check=non_empty)
+        None, doc="Extra columns of the net positions table.", check=non_empty
+    )
     individual_position_custom_fields: tuple[Column, ...] | None = option(
-        None, doc="Extra columns of the individual positions table.", check=non_empty)
+        None, doc="Extra columns of the individual positions table.", check=non_empty
+    )
     pulling_interval: PullingInterval | None = option(None, doc="Polling periods (ms).")
 
     def validate(self) -> Iterator[tuple[str, str]]:
@@ -208,18 +217,23 @@ class AccountUi(_TablesMixin):
 
     __key_style__ = "camel"
     account_summary_row: tuple[SummaryRowItem, ...] | None = option(
-        None, doc="Summary row items.", check=non_empty)
+        None, doc="Summary row items.", check=non_empty
+    )
     account_manager: tuple[Table, ...] | None = option(
-        None, doc="Account Summary tables.", check=non_empty)
+        None, doc="Account Summary tables.", check=non_empty
+    )
     order_custom_fields: tuple[Column, ...] | None = option(None, doc="Order columns.")
     order_history_custom_fields: tuple[Column, ...] | None = option(None, doc="History columns.")
     position_custom_fields: tuple[Column, ...] | None = option(None, doc="Position columns.")
     net_position_custom_fields: tuple[Column, ...] | None = option(
-        None, doc="Net position columns.")
+        None, doc="Net position columns."
+    )
     individual_position_custom_fields: tuple[Column, ...] | None = option(
-        None, doc="Individual position columns.")
+        None, doc="Individual position columns."
+    )
     order_dialog_custom_fields: OrderDialogCustomFields | None = option(
-        None, doc="Order dialog controls for this account.")
+        None, doc="Order dialog controls for this account."
+    )
 
     def validate(self) -> Iterator[tuple[str, str]]:
         """Ids unique in every list."""

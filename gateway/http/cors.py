@@ -58,8 +58,9 @@ class CorsMiddleware:
                 lowered.add(name.lower())
         return ", ".join(names)
 
-    def process_response(self, req: falcon.Request, resp: falcon.Response, resource: object,
-                         req_succeeded: bool) -> None:
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: object, req_succeeded: bool
+    ) -> None:
         """Echo an allowed origin on every response, errors included."""
         resp.append_header("Vary", "Origin")
         origin = req.get_header("Origin")

@@ -47,8 +47,13 @@ class AuthMiddleware:
         self._tokens = tokens
         self._identity = identity
 
-    def process_resource(self, req: falcon.Request, resp: falcon.Response, resource: object,
-                         params: dict[str, object]) -> None:
+    def process_resource(
+        self,
+        req: falcon.Request,
+        resp: falcon.Response,
+        resource: object,
+        params: dict[str, object],
+    ) -> None:
         """Resolve the token into ``req.context.principal``."""
         if resource is None or req.method == "OPTIONS":
             return

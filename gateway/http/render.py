@@ -51,9 +51,14 @@ def locale_of(req: falcon.Request) -> str:
     return str(getattr(req.context, "locale", "en"))
 
 
-def install_error_handlers(app: falcon.App, messages: Messages) -> None:
-    """Render every failure as the spec's ErrorResponse: business errors with HTTP 200, bad
-    tokens 401, unknown paths 404, and anything unexpected 500 without a traceback."""
+def install_error_handlers(
+    app: falcon.App[falcon.Request, falcon.Response], messages: Messages
+) -> None:
+    """Render every failure as the spec's ErrorResponse.
+
+    Business errors get HTTP 200, bad tokens 401, unknown paths 404, and anything unexpected
+    500, without a traceback.
+    """
 
     def api_error(req: falcon.Request, resp: falcon.Response, ex: ApiError, _p: Any) -> None:
         resp.status = ex.status
@@ -61,15 +66,15 @@ def install_error_handlers(app: falcon.App, messages: Messages) -> None:
             resp.set_header("WWW-Authenticate", 'Bearer realm="broker"')
         resp.media = error_body(messages, ex, locale_of(req))
 
-    def http_error(req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError,
-                   _p: Any) -> None:
+    def http_error(
+        req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError, _p: Any
+    ) -> None:
         status = ex.status_code
         if status == 404:
             err = ApiError("not_found", status=404, path=req.path)
         elif status == 405:
             err = ApiError("method_not_allowed", status=405, method=req.method, path=req.path)
-            for name, value in (ex.headers or {}).items():
-                resp.set_header(name, value)
+            resp.set_headers(ex.headers or {})
         elif status == 413:
             err = ApiError("body_too_large", status=413, limit="?")
         else:
@@ -79,8 +84,9 @@ def install_error_handlers(app: falcon.App, messages: Messages) -> None:
     def unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception, _p: Any) -> None:
         request_id = getattr(req.context, "request_id", None) or uuid.uuid4().hex
         # The traceback goes to the log with the request id; the caller gets only the id.
-        log.error("unhandled error in %s %s [request %s]", req.method, req.path, request_id,
-                  exc_info=ex)
+        log.error(
+            "unhandled error in %s %s [request %s]", req.method, req.path, request_id, exc_info=ex
+        )
         api_error(req, resp, ApiError("internal_error", status=500), _p)
 
     app.add_error_handler(Exception, unexpected)

@@ -36,9 +36,7 @@ def check_connector_class(cls: object, expected_kind: str | None = None) -> type
     if not isinstance(kind, str) or not _KIND.match(kind):
         raise PluginError(f"{where}: 'kind' must be a lower-case identifier, got {kind!r}")
     if expected_kind is not None and kind != expected_kind:
-        raise PluginError(
-            f"{where}: registered as {expected_kind!r} but declares kind {kind!r}"
-        )
+        raise PluginError(f"{where}: registered as {expected_kind!r} but declares kind {kind!r}")
     roles = getattr(cls, "roles", None)
     if not isinstance(roles, frozenset) or not roles or not all(isinstance(r, Role) for r in roles):
         raise PluginError(f"{where}: 'roles' must be a non-empty frozenset of gateway Role values")
@@ -102,9 +100,7 @@ class Registry:
             hint = ""
             if ep.extras:
                 hint = f"; install it with: pip install 'broker-gateway[{','.join(ep.extras)}]'"
-            raise PluginError(
-                f"connector type {kind!r} cannot be loaded: {exc}{hint}"
-            ) from None
+            raise PluginError(f"connector type {kind!r} cannot be loaded: {exc}{hint}") from None
         except Exception as exc:  # a plugin's import-time bug must not crash the CLI
             raise PluginError(
                 f"connector type {kind!r} ({ep.value}) failed to import: "

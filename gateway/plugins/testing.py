@@ -154,8 +154,9 @@ class FakeIdentity(_Lifecycle):
         super().__init__(options, context)
         self.users: dict[str, tuple[str, Principal]] = {}
 
-    def add(self, login: str, password: str, accounts: Sequence[str] = (),
-            groups: Sequence[str] = ()) -> None:
+    def add(
+        self, login: str, password: str, accounts: Sequence[str] = (), groups: Sequence[str] = ()
+    ) -> None:
         """Add a user."""
         self.users[login] = (password, Principal(login, tuple(accounts), tuple(groups)))
 

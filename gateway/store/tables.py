@@ -18,9 +18,9 @@ tokens = sa.Table(
     sa.Column("token_hash", sa.String(64), primary_key=True),
     sa.Column("login", sa.String(255), nullable=False),
     sa.Column("kind", sa.String(32), nullable=False),
-    sa.Column("issued_at", sa.Float, nullable=False),
-    sa.Column("expires_at", sa.Float, nullable=False),
-    sa.Column("revoked_at", sa.Float, nullable=True),
+    sa.Column("issued_at", sa.Double, nullable=False),
+    sa.Column("expires_at", sa.Double, nullable=False),
+    sa.Column("revoked_at", sa.Double, nullable=True),
     sa.Index("ix_gw_tokens_expires_at", "expires_at"),
 )
 
@@ -30,6 +30,6 @@ login_failures = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     # "login:<sha256>" or "addr:<sha256>": hashed so the table holds no user names or addresses.
     sa.Column("key", sa.String(80), nullable=False),
-    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("at", sa.Double, nullable=False),
     sa.Index("ix_gw_login_failures_key_at", "key", "at"),
 )

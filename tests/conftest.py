@@ -1,0 +1,78 @@
+"""Fixtures: the demo configuration on a throw-away store, an injected clock, a WebTest app."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import webtest
+
+from gateway.app import Gateway, build
+from gateway.config import GatewayConfig, load_config
+from gateway.config.model import Store
+from gateway.config.types import Secret
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "examples" / "demo" / "gateway.yaml"
+TV_ORIGIN = "https://www.tradingview.com"
+
+
+class FakeClock:
+    """A clock the test moves by hand (injected into the app, never monkeypatched)."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def with_store(config: GatewayConfig, url: str) -> GatewayConfig:
+    """The same configuration on another store."""
+    return dataclasses.replace(config, store=Store(url=Secret(url)))
+
+
+@pytest.fixture
+def demo_config(tmp_path: Path) -> GatewayConfig:
+    """The shipped demo configuration, its SQLite store moved to a temporary directory."""
+    return with_store(load_config(DEMO), f"sqlite:///{tmp_path / 'store.db'}")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def gateway(demo_config: GatewayConfig, clock: FakeClock) -> Iterator[Gateway]:
+    gw = build(demo_config, clock=clock)
+    gw.start()
+    yield gw
+    gw.close()
+
+
+@pytest.fixture
+def client(gateway: Gateway) -> webtest.TestApp:
+    return webtest.TestApp(gateway.app)
+
+
+def login(client: webtest.TestApp, user: str = "demo", password: str = "demo") -> str:
+    """A fresh token for ``user``."""
+    resp = client.post("/authorize", {"login": user, "password": password})
+    assert resp.json["s"] == "ok", resp.json
+    token: str = resp.json["d"]["access_token"]
+    return token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def token(client: webtest.TestApp) -> str:
+    return login(client)

@@ -1,0 +1,142 @@
+"""Two real gateway processes (gunicorn) on one store: tokens and logouts are shared."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DEMO
+from tests.servers import POSTGRES_URL, require, reset_gateway_tables
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def call(
+    url: str, data: dict[str, str] | None = None, token: str | None = None
+) -> tuple[int, dict[str, object]]:
+    body = urllib.parse.urlencode(data).encode() if data is not None else None
+    req = urllib.request.Request(url, data=body)
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+@contextmanager
+def serve(config: Path) -> Iterator[str]:
+    port = free_port()
+    log = config.parent / f"gateway-{port}.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gateway.cli",
+                "serve",
+                str(config),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env={**os.environ},
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/mapping", timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    output = log.read_text(errors="replace")
+                    raise AssertionError(f"gateway did not start:\n{output}") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def config_with_store(tmp_path: Path, url: str) -> Path:
+    text = DEMO.read_text(encoding="utf-8").replace("sqlite:///demo.db", url)
+    path = tmp_path / "gateway.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_token_from_one_process_works_on_another_and_logout_is_shared(
+    tmp_path: Path, backend: str
+) -> None:
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'shared.db'}"
+    else:
+        url = require(POSTGRES_URL)
+        reset_gateway_tables(url)
+    config = config_with_store(tmp_path, url)
+    with serve(config) as a, serve(config) as b:
+        status, body = call(f"{a}/authorize", {"login": "demo", "password": "demo"})
+        assert status == 200 and body["s"] == "ok", body
+        token = body["d"]["access_token"]  # type: ignore[index]
+        for base in (a, b):
+            status, body = call(f"{base}/accounts?locale=en", token=token)
+            assert (status, body["s"]) == (200, "ok")
+        status, body = call(f"{b}/logout", {}, token=token)
+        assert (status, body) == (200, {"s": "ok"})
+        for base in (a, b):
+            status, _ = call(f"{base}/accounts?locale=en", token=token)
+            assert status == 401
+        # Ten tokens in a row across both processes are all different.
+        tokens = {
+            call(f"{base}/authorize", {"login": "demo", "password": "demo"})[1]["d"]["access_token"]  # type: ignore[index]
+            for base in (a, b) * 5
+        }
+        assert len(tokens) == 10
+
+
+@pytest.mark.slow
+def test_serve_refuses_a_broken_config(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nbroker: {name: X}\naccounts: []\nusers: []\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "serve", str(bad), "--bind", "127.0.0.1:1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"{bad}:3:11: accounts: must have at least one item",
+    ]
+    assert "Traceback" not in result.stderr
