@@ -18,6 +18,7 @@ from gateway.config.dump import dump_config
 from gateway.config.jsonschema import config_json_schema
 from gateway.config.loader import ConfigError, load_config, read_source
 from gateway.config.model import GatewayConfig
+from gateway.config.reference import config_reference
 from gateway.plugins.registry import PluginError, Registry
 
 
@@ -130,6 +131,9 @@ def cmd_hash_password(args: argparse.Namespace) -> int:
 
 def cmd_schema(args: argparse.Namespace) -> int:
     """Print the configuration's JSON Schema."""
+    if args.format == "markdown":
+        print(config_reference(), end="")
+        return 0
     schema = config_json_schema(Registry.discover())
     if args.format == "yaml":
         print(yaml.safe_dump(schema, sort_keys=False, allow_unicode=True), end="")
@@ -172,7 +176,12 @@ def parser() -> argparse.ArgumentParser:
     hp.set_defaults(func=cmd_hash_password)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of the configuration")
-    schema.add_argument("--format", choices=("json", "yaml"), default="json")
+    schema.add_argument(
+        "--format",
+        choices=("json", "yaml", "markdown"),
+        default="json",
+        help="markdown prints the configuration reference",
+    )
     schema.set_defaults(func=cmd_schema)
     return p
 

@@ -35,7 +35,8 @@ def placeholders(template: str) -> set[str]:
         if field is None:
             continue
         if not field.isidentifier() or spec or conv:
-            raise ValueError(f"placeholder {{{field}}} must be a plain {{name}}")
+            written = field + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "")
+            raise ValueError(f"placeholder {{{written}}} must be a plain {{name}}")
         names.add(field)
     return names
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
 from gateway.app import create_app
+from gateway.config.loader import ConfigError, load_config
 from gateway.config.model import GatewayConfig
+from gateway.wsgi import parse_vars
 
 GUNICORN_DEFAULTS: dict[str, Any] = {
     # Threads keep a worker answering while some of its threads hold long-lived streams.
@@ -40,3 +44,16 @@ class GatewayApplication(BaseApplication):  # type: ignore[misc]
     def load(self) -> Any:
         """Build the app; called in each worker after fork."""
         return create_app(self._gateway_config)
+
+
+def validate_from_environment() -> None:
+    """Load ``GATEWAY_CONFIG`` as the workers will; print every problem and exit 1 if any."""
+    path = os.environ.get("GATEWAY_CONFIG")
+    if not path:
+        sys.stderr.write("GATEWAY_CONFIG is not set: point it at the gateway YAML file\n")
+        raise SystemExit(1)
+    try:
+        load_config(path, variables=parse_vars(os.environ.get("GATEWAY_VARS", "")))
+    except ConfigError as exc:
+        sys.stderr.write(f"{exc}\n")
+        raise SystemExit(1) from None

@@ -140,3 +140,43 @@ def test_serve_refuses_a_broken_config(tmp_path: Path) -> None:
         f"{bad}:3:11: accounts: must have at least one item",
     ]
     assert "Traceback" not in result.stderr
+
+
+ROOT = DEMO.parent.parent.parent
+
+
+@pytest.mark.slow
+def test_the_container_command_validates_then_serves(tmp_path: Path) -> None:
+    """The Dockerfile's CMD: gunicorn with config/gunicorn.conf.py and GATEWAY_* variables."""
+    gunicorn = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "config/gunicorn.conf.py")]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nbroker: {name: X}\naccounts: []\n", encoding="utf-8")
+    port = free_port()
+    env = {**os.environ, "GATEWAY_CONFIG": str(bad), "GATEWAY_BIND": f"127.0.0.1:{port}"}
+    result = subprocess.run(
+        gunicorn, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode != 0
+    assert f"{bad}:3:11: accounts: must have at least one item" in result.stderr
+    assert "Traceback" not in result.stderr
+
+    good = config_with_store(tmp_path, f"sqlite:///{tmp_path / 'c.db'}")
+    env["GATEWAY_CONFIG"] = str(good)
+    log = tmp_path / "gunicorn.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(gunicorn, env=env, stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                status, body = call(
+                    f"http://127.0.0.1:{port}/authorize", {"login": "demo", "password": "demo"}
+                )
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+        assert status == 200 and body["s"] == "ok"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

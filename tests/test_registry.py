@@ -166,7 +166,7 @@ def test_contract_violations_blame_the_connector_class(
 
 
 def test_the_fakes_fill_their_roles() -> None:
-    protocols = {
+    protocols: dict[type, type] = {
         FakeMarketData: MarketData,
         FakeExecution: Execution,
         FakeAccountData: AccountData,

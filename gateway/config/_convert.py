@@ -132,14 +132,24 @@ def yaml_key(cls: type, f: dataclasses.Field[Any]) -> str:
     return f.name
 
 
-def suggest(word: str, candidates: Iterable[str]) -> str:
-    """A ' (did you mean X?)' hint, or ''."""
+def closest(word: str, candidates: Iterable[str]) -> str | None:
+    """The candidate ``word`` was most likely meant to be, if any is close."""
     cands = list(candidates)
     lowered = {c.lower(): c for c in cands}
     if word.lower() in lowered:
-        return f" (did you mean {lowered[word.lower()]}?)"
+        return lowered[word.lower()]
     close = difflib.get_close_matches(word, cands, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]}?)" if close else ""
+    if close:
+        return close[0]
+    # "de" → "de_DE": a language code is a prefix of the spec's locale id.
+    prefixed = [c for c in cands if c.lower().startswith(word.lower() + "_")]
+    return prefixed[0] if len(prefixed) == 1 else None
+
+
+def suggest(word: str, candidates: Iterable[str]) -> str:
+    """A ' (did you mean X?)' hint, or ''."""
+    match = closest(word, candidates)
+    return f" (did you mean {match}?)" if match else ""
 
 
 def describe(node: YNode) -> str:
@@ -229,8 +239,24 @@ def _convert_scalar(node: YNode, hint: type, path: str, ctx: Context) -> Any:
         if hint is str and isinstance(v, int | float) and not isinstance(v, bool):
             ctx.report(node.mark, path, f"expected a string, got {describe(node)}; quote it")
             return INVALID
+        if hint in (int, float) and isinstance(v, str) and _looks_numeric(v):
+            ctx.report(
+                node.mark,
+                path,
+                f"expected {_SCALAR_NAMES[hint]}, got {describe(node)}; "
+                "YAML reads it as text: write 2.0e+9 rather than 2e9, and no quotes",
+            )
+            return INVALID
     ctx.report(node.mark, path, f"expected {_SCALAR_NAMES[hint]}, got {describe(node)}")
     return INVALID
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _convert_literal(node: YNode, allowed: tuple[Any, ...], path: str, ctx: Context) -> Any:
@@ -241,7 +267,15 @@ def _convert_literal(node: YNode, allowed: tuple[Any, ...], path: str, ctx: Cont
     ):
         return node.value
     shown = ", ".join(str(a) for a in allowed)
-    if isinstance(node, YScalar) and isinstance(node.value, str):
+    if isinstance(node, YScalar) and any(
+        not isinstance(a, str) and str(a) == str(node.value) for a in allowed
+    ):
+        ctx.report(
+            node.mark,
+            path,
+            f"expected the number {node.value}, got {describe(node)}; remove the quotes",
+        )
+    elif isinstance(node, YScalar) and isinstance(node.value, str):
         hint = suggest(node.value, [str(a) for a in allowed])
         ctx.report(node.mark, path, f"unknown value {node.value!r}{hint} (allowed: {shown})")
     else:
@@ -263,7 +297,7 @@ def _convert_mapping(node: YNode, value_hint: Any, path: str, ctx: Context) -> A
     if not isinstance(node, YMap):
         ctx.report(node.mark, path, f"expected a mapping, got {describe(node)}")
         return INVALID
-    _report_duplicates(node, path, ctx)
+    report_duplicates(node, path, ctx)
     out: dict[str, Any] = {}
     bad = False
     for k, v in node.items:
@@ -278,7 +312,8 @@ def _convert_mapping(node: YNode, value_hint: Any, path: str, ctx: Context) -> A
     return INVALID if bad else types.MappingProxyType(out)
 
 
-def _report_duplicates(node: YMap, path: str, ctx: Context) -> None:
+def report_duplicates(node: YMap, path: str, ctx: Context) -> None:
+    """Report the keys a mapping repeats (YAML keeps the last silently)."""
     for dup in node.duplicates:
         ctx.report(dup.mark, join(path, str(dup.value)), "duplicate key")
 
@@ -296,11 +331,12 @@ def convert_object(node: YNode, cls: type[T], path: str, ctx: Context) -> T:
     if not isinstance(node, YMap):
         ctx.report(node.mark, path, f"expected a mapping, got {describe(node)}")
         return typing.cast(T, INVALID)
-    _report_duplicates(node, path, ctx)
+    report_duplicates(node, path, ctx)
     fields = config_fields(cls)
     th = hints(cls)
     values: dict[str, Any] = {}
     bad = False
+    suggested: set[str] = set()
     for k, v in node.items:
         name = str(k.value)
         f = fields.get(name)
@@ -309,6 +345,9 @@ def convert_object(node: YNode, cls: type[T], path: str, ctx: Context) -> T:
             if deprecated:
                 ctx.report(k.mark, join(path, name), deprecated)
             else:
+                match = closest(name, fields)
+                if match:
+                    suggested.add(match)
                 ctx.report(k.mark, join(path, name), f"unknown key{suggest(name, fields)}")
             bad = True
             continue
@@ -324,7 +363,8 @@ def convert_object(node: YNode, cls: type[T], path: str, ctx: Context) -> T:
         values[f.name] = val
     for key, f in fields.items():
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        if required and f.name not in values:
+        # A misspelt required key is already reported with its suggestion.
+        if required and f.name not in values and key not in suggested:
             ctx.report(node.mark, join(path, key), "missing required key")
             bad = True
     if bad:

@@ -74,6 +74,9 @@ class YamlSyntaxError(Exception):
         self.message = message
 
 
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
 def _mark(file: str, node: yaml.Node) -> Mark:
     m = node.start_mark
     return Mark(file, m.line + 1, m.column + 1)
@@ -85,6 +88,11 @@ class _Builder:
         self.constructor = yaml.constructor.SafeConstructor()
 
     def build(self, node: yaml.Node) -> YNode:
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in _PLAIN_TAGS:
+            # Safe loading would refuse these too; say so instead of silently dropping the tag.
+            raise YamlSyntaxError(
+                _mark(self.file, node), f"invalid YAML: tag {node.tag} is not allowed here"
+            )
         if isinstance(node, yaml.MappingNode):
             # Resolves YAML merge keys (<<: *anchor) in place, as the safe loader would.
             self.constructor.flatten_mapping(node)
@@ -94,7 +102,9 @@ class _Builder:
             for key_node, value_node in node.value:
                 key = self.build(key_node)
                 if not isinstance(key, YScalar):
-                    key = YScalar(f"<{type(key).__name__}>", key.mark)
+                    raise YamlSyntaxError(
+                        key.mark, "invalid YAML: keys must be plain values, not lists or mappings"
+                    )
                 name = str(key.value)
                 if name in seen:
                     dups.append(key)
@@ -107,7 +117,7 @@ class _Builder:
         try:
             value = self.constructor.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as exc:
-            raise YamlSyntaxError(_mark(self.file, node), str(exc.problem)) from None
+            raise YamlSyntaxError(_mark(self.file, node), f"invalid YAML: {exc.problem}") from None
         return YScalar(value, _mark(self.file, node), quoted=node.style in ("'", '"'))
 
 
@@ -118,7 +128,11 @@ def parse_yaml(text: str, file: str) -> YNode | None:
     except yaml.MarkedYAMLError as exc:
         m = exc.problem_mark or exc.context_mark
         mark = Mark(file, m.line + 1, m.column + 1) if m else Mark(file, 1, 1)
-        raise YamlSyntaxError(mark, f"invalid YAML: {exc.problem or exc.context}") from None
+        message = f"invalid YAML: {exc.problem or exc.context}"
+        ctx = exc.context_mark
+        if exc.problem and exc.context and ctx is not None and m is not None and ctx.line != m.line:
+            message += f" ({exc.context} at line {ctx.line + 1})"
+        raise YamlSyntaxError(mark, message) from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(Mark(file, 1, 1), f"invalid YAML: {exc}") from None
     if root is None:

@@ -59,6 +59,8 @@ class _Builder:
         return {"anyOf": [schema, {"type": "null"}]} if optional else schema
 
     def _inner(self, hint: Any) -> dict[str, Any]:
+        if hint is ConnectorSpec:  # refined per installed kind in config_json_schema
+            return {"$ref": "#/$defs/ConnectorSpec"}
         if hasattr(hint, "json_schema"):
             result: dict[str, Any] = hint.json_schema()
             return result

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import traceback
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -49,12 +50,23 @@ def render_template(
         raise ConfigError(
             [
                 Problem(
-                    Mark(file, 1, 1), "", f"template: {exc.message} (pass it with --var NAME=VALUE)"
+                    Mark(file, _template_line(exc), 1),
+                    "",
+                    f"template: {exc.message} (pass it with --var NAME=VALUE)",
                 )
             ]
         ) from None
     except jinja2.TemplateError as exc:  # sandbox refusals and the like
         raise ConfigError([Problem(Mark(file, 1, 1), "", f"template: {exc}")]) from None
+
+
+def _template_line(exc: BaseException) -> int:
+    """The template line an error was raised on: Jinja names its frames '<template>'."""
+    line = 1
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        if frame.f_code.co_filename == "<template>":
+            line = lineno
+    return line
 
 
 def read_source(
@@ -109,9 +121,10 @@ def load_config(
     cfg = convert_object(root, GatewayConfig, "", ctx)
     if cfg is not INVALID:
         check_references(cfg, ctx, registry)
-        cfg = dataclasses.replace(
-            cfg, base_dir=ctx.base_dir, store=_resolve_store(cfg.store, ctx.base_dir)
-        )
+        if not ctx.problems:  # _resolve_store needs a URL that check_references accepted
+            cfg = dataclasses.replace(
+                cfg, base_dir=ctx.base_dir, store=_resolve_store(cfg.store, ctx.base_dir)
+            )
     if ctx.problems:
         ctx.problems.sort(key=lambda p: (p.mark.line, p.mark.col))
         raise ConfigError(ctx.problems)

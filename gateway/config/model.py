@@ -14,7 +14,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-from gateway.config._convert import INVALID, Context, convert_object, describe, option, suggest
+from gateway.config._convert import (
+    INVALID,
+    Context,
+    convert_object,
+    describe,
+    option,
+    report_duplicates,
+    suggest,
+)
 from gateway.config._yaml import YMap, YNode, YScalar
 from gateway.config.accounts import Account
 from gateway.config.instruments import Instrument
@@ -48,12 +56,15 @@ def _default_origins() -> tuple[OriginPattern, ...]:
     return (OriginPattern("https://*.tradingview.com"), OriginPattern("https://*.xstaging.tv"))
 
 
-def _cidr(value: tuple[str, ...]) -> str | None:
-    for item in value:
-        try:
-            ipaddress.ip_network(item, strict=False)
-        except ValueError:
-            return f"{item!r} is not an IP address or network (e.g. 10.0.0.0/8)"
+def _at_least_one(value: int) -> str | None:
+    return "must be at least 1" if value < 1 else None
+
+
+def _cidr(value: str) -> str | None:
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return f"{value!r} is not an IP address or network (e.g. 10.0.0.0/8)"
     return None
 
 
@@ -79,9 +90,18 @@ class Server:
         Duration(7200), doc="How long browsers may cache a pre-flight answer.", check=_max_age
     )
     trusted_proxies: tuple[str, ...] = option(
-        (), doc="Load balancers whose X-Forwarded-For is believed (IPs or CIDRs).", check=_cidr
+        (), doc="Load balancers whose X-Forwarded-For is believed (IPs or CIDRs)."
     )
-    max_body_bytes: int = option(65536, doc="Largest accepted request body.")
+    max_body_bytes: int = option(
+        65536, doc="Largest accepted request body, in bytes.", check=_at_least_one
+    )
+
+    def validate(self) -> Iterator[tuple[str, str]]:
+        """Each proxy entry is an address or a network."""
+        for i, item in enumerate(self.trusted_proxies):
+            problem = _cidr(item)
+            if problem:
+                yield f"trusted_proxies[{i}]", problem
 
 
 @dataclass(frozen=True)
@@ -117,10 +137,6 @@ class DataAuth:
     mode: Literal["none", "password_bearer"] = option(
         "none", doc="none, or the same tokens as trading (password_bearer)."
     )
-
-
-def _at_least_one(value: int) -> str | None:
-    return "must be at least 1" if value < 1 else None
 
 
 @dataclass(frozen=True)
@@ -236,10 +252,12 @@ class Messages(dict[str, Text]):
             )
             return INVALID
         out = cls()
-        bad = False
+        bad = bool(node.duplicates)
+        report_duplicates(node, path, ctx)
         for key, val in node.items:
             code = str(key.value)
             sub = f"{path}.{code}"
+            ctx.marks[sub] = val.mark
             if code not in CATALOGUE:
                 ctx.report(key.mark, sub, f"unknown message{suggest(code, CATALOGUE)}")
                 bad = True

@@ -8,7 +8,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from gateway.config._convert import INVALID, Context, describe, scalar_str, suggest
+from gateway.config._convert import (
+    INVALID,
+    Context,
+    describe,
+    report_duplicates,
+    scalar_str,
+    suggest,
+)
 from gateway.config._yaml import YMap, YNode, YScalar
 from gateway.locale import DEFAULT_LOCALE, LOCALES
 
@@ -199,7 +206,8 @@ class Text:
             return cls.plain(node.value)
         if isinstance(node, YMap):
             out: dict[str, str] = {}
-            bad = False
+            bad = bool(node.duplicates)
+            report_duplicates(node, path, ctx)
             for key, val in node.items:
                 loc = str(key.value)
                 if loc not in LOCALES:
@@ -292,5 +300,6 @@ class OriginPattern:
 
     @classmethod
     def json_schema(cls) -> dict[str, Any]:
-        """An origin string."""
-        return {"type": "string", "pattern": _ORIGIN.pattern}
+        """An origin string (the pattern without Python's named groups, for ECMA-262)."""
+        pattern = re.sub(r"\(\?P<\w+>", "(", _ORIGIN.pattern)
+        return {"type": "string", "pattern": pattern.replace("[a-z0-9", "[A-Za-z0-9")}

@@ -1,0 +1,27 @@
+"""gunicorn settings for the container (and for operators who run gunicorn themselves).
+
+    GATEWAY_CONFIG=/etc/gateway/gateway.yaml gunicorn -c config/gunicorn.conf.py
+
+The settings are the ones ``gateway serve`` uses; the environment can override the address
+(GATEWAY_BIND) and the worker count (GATEWAY_WORKERS). The configuration is validated once in
+the master before any worker starts, so a broken file stops the server with every problem
+listed, instead of failing in each worker.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from gateway.serving import GUNICORN_DEFAULTS, validate_from_environment
+
+globals().update(GUNICORN_DEFAULTS)
+
+wsgi_app = "gateway.wsgi:create()"
+bind = os.environ.get("GATEWAY_BIND", "0.0.0.0:8080")
+workers = int(os.environ.get("GATEWAY_WORKERS", str(GUNICORN_DEFAULTS["workers"])))
+
+
+def on_starting(server: Any) -> None:
+    """Refuse to start on a configuration with problems."""
+    validate_from_environment()

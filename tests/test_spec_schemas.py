@@ -1,0 +1,643 @@
+"""Self-tests of tests/spec_schemas.py: the schemas accept good bodies and can fail on bad ones.
+
+Every example is hand-written from the specification's text. ``VALID`` and ``INVALID`` are plain
+data so that tools/check_against_openapi.py can also run them through the official OpenAPI file
+and report where our transcription and the official schema disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NamedTuple
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from tests.spec_schemas import (
+    ACCOUNT_FLAG_DEFAULTS,
+    RESPONSES,
+    SUCCESS,
+    WITHOUT_ERROR_BRANCH,
+    assert_success,
+    assert_valid,
+    validation_errors,
+)
+
+
+class Example(NamedTuple):
+    """One response body for one operation."""
+
+    operation: str
+    why: str
+    body: Any
+    ours_only: bool = False
+    """Invalid only under our schema: a rule the spec states in prose, not in its OpenAPI schema."""
+
+
+ERROR = {"s": "error", "errmsg": "Invalid login or password."}
+
+# --- hand-written full bodies ---------------------------------------------------------------------
+
+COLUMN = {"id": "balance", "title": "Balance", "tooltip": "Cash", "alignment": "right"}
+FULL_COLUMN = {**COLUMN, "isCapitalize": False}
+TABLE = {"id": "summary", "title": "Summary", "columns": [FULL_COLUMN]}
+DURATION = {
+    "id": "GTT",
+    "title": "Good till time",
+    "hasDatePicker": True,
+    "hasTimePicker": True,
+    "default": True,
+    "supportedOrderTypes": ["limit", "stop", "stoplimit", "market"],
+}
+FULL_CONFIG = {
+    "accountSummaryRow": [{"id": "balance", "title": "Balance"}],
+    "accountManager": [TABLE],
+    "durations": [DURATION, {"id": "DAY", "title": "Day"}],
+    "orderCustomFields": [COLUMN],
+    "orderHistoryCustomFields": [COLUMN],
+    "positionCustomFields": [COLUMN],
+    "netPositionCustomFields": [COLUMN],
+    "individualPositionCustomFields": [COLUMN],
+    "pullingInterval": {
+        "quotes": 1000,
+        "orders": 500,
+        "positions": 1500,
+        "accountManager": 1500,
+        "balances": 1000.5,
+    },
+}
+
+# Every AccountFlags flag of 1.4.14, typed in again from the spec (a second transcription).
+ALL_FLAGS = {
+    "supportBrackets": False,
+    "supportOrderBrackets": True,
+    "supportAddBracketsToExistingOrder": True,
+    "supportMarketBrackets": True,
+    "supportPositionBrackets": True,
+    "supportPositions": True,
+    "supportMultiposition": False,
+    "supportClosePosition": True,
+    "supportPartialClosePosition": True,
+    "supportReversePosition": True,
+    "supportNativeReversePosition": False,
+    "supportMarketOrders": True,
+    "supportLimitOrders": True,
+    "supportStopOrders": True,
+    "supportStopLimitOrders": True,
+    "supportTrailingStop": True,
+    "supportGuaranteedStop": True,
+    "supportStopOrdersInBothDirections": False,
+    "supportStopLimitOrdersInBothDirections": False,
+    "supportPartialOrderExecution": True,
+    "supportModifyOrder": False,
+    "supportModifyOrderPrice": True,
+    "supportEditAmount": True,
+    "supportModifyBrackets": True,
+    "supportModifyDuration": True,
+    "supportCryptoExchangeOrderTicket": False,
+    "supportDigitalSignature": False,
+    "supportPlaceOrderPreview": True,
+    "supportModifyOrderPreview": True,
+    "showQuantityInsteadOfAmount": False,
+    "supportBalances": True,
+    "supportOrdersHistory": True,
+    "supportExecutions": True,
+    "supportLeverage": True,
+    "supportLeverageButton": True,
+    "supportDOM": True,
+    "supportLevel2Data": True,
+    "supportPLUpdate": True,
+    "supportDisplayBrokerNameInSymbolSearch": True,
+    "supportLogout": True,
+    "supportCustomAccountSummaryRow": True,
+    "supportPositionCustomFields": True,
+    "supportOrderCustomFields": True,
+    "supportOrderHistoryCustomFields": True,
+    "supportTrackLatency": True,
+    "supportPositionNetting": False,
+    "supportIndividualPositionBrackets": False,
+    "supportPartialCloseIndividualPosition": False,
+    "supportStrictCheckingLimitOrderPrice": True,
+}
+
+COMBO_BOX = {
+    "id": "route",
+    "title": "Route",
+    "saveToSettings": True,
+    "mutable": False,
+    "forceUserEnterInitialValue": True,
+    "items": [{"text": "Smart", "value": "smart"}, {"text": "Direct", "value": "direct"}],
+}
+CHECKBOX = {
+    "id": "extended_hours",
+    "title": "Extended hours",
+    "saveToSettings": False,
+    "help": "Trade outside regular hours",
+    "checked": True,
+    "mutable": True,
+}
+DIALOG = {"comboBox": [COMBO_BOX], "checkbox": [CHECKBOX]}
+
+MINIMAL_ACCOUNT = {"id": "A1", "name": "Demo", "type": "demo", "config": {}}
+FULL_ACCOUNT = {
+    "id": "A2",
+    "name": "Live account",
+    "type": "live",
+    "currency": "JPY",
+    "currencySign": "¥",
+    "config": ALL_FLAGS,
+    "ui": {
+        "accountSummaryRow": [{"id": "equity", "title": "Equity"}],
+        "accountManager": [TABLE],
+        "orderCustomFields": [COLUMN],
+        "orderHistoryCustomFields": [COLUMN],
+        "positionCustomFields": [COLUMN],
+        "netPositionCustomFields": [COLUMN],
+        "individualPositionCustomFields": [COLUMN],
+        "orderDialogCustomFields": DIALOG,
+    },
+    "durations": [DURATION],
+    "prefix": "NASDAQ",
+    "isVerified": True,
+}
+
+MINIMAL_INSTRUMENT = {
+    "name": "EURUSD",
+    "description": "EUR/USD",
+    "pipSize": 0.0001,
+    "pipValue": 10,
+    "minTick": 0.00001,
+    "type": "forex",
+}
+FULL_INSTRUMENT = {
+    "name": "BTCUSD",
+    "description": "Bitcoin / US Dollar",
+    "minQty": 0.001,
+    "maxQty": 100,
+    "qtyStep": 0.001,
+    "pipSize": 0.5,
+    "pipValue": 0.5,
+    "minTick": 0.5,
+    "lotSize": 1,
+    "baseCurrency": "BTC",
+    "quoteCurrency": "USD",
+    "marginRate": 0.5,
+    "hasQuotes": False,
+    "units": "BTC",
+    "variableMinTick": "0.01 10 0.02 25 0.05",
+    "type": "spot",
+    "typespecs": "crypto,cfd",
+    "ui": {
+        "orderDialogCustomFields": DIALOG,
+        "validationRules": [
+            {"id": rule, "options": {"min": 10, "max": 20.5}}
+            for rule in ("stopPercent", "limitPercent", "slPercent", "tpPercent", "gsPercent")
+        ],
+    },
+}
+
+MAPPING = {
+    "symbols": [{"f": ["AAPL"], "s": "NASDAQ:AAPL"}, {"f": ["ESZ2026"], "s": "CME_MINI:ESZ2026"}],
+    "fields": ["brokerSymbol"],
+}
+
+
+def _copy(body: Any) -> Any:
+    """A deep copy sharing nothing (``copy.deepcopy`` would keep shared sub-dicts shared)."""
+    return json.loads(json.dumps(body))
+
+
+def changed(body: Any, path: tuple[str | int, ...], value: Any) -> Any:
+    """A deep copy of ``body`` with the item at ``path`` replaced by ``value``."""
+    result = _copy(body)
+    target = result
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+    return result
+
+
+def without(body: Any, path: tuple[str | int, ...]) -> Any:
+    """A deep copy of ``body`` without the item at ``path``."""
+    result = _copy(body)
+    target = result
+    for step in path[:-1]:
+        target = target[step]
+    del target[path[-1]]
+    return result
+
+
+def ok(payload: Any) -> dict[str, Any]:
+    """The usual success envelope."""
+    return {"s": "ok", "d": payload}
+
+
+TOKEN = ok({"access_token": "7133au-cba5a72-842029c", "expiration": 1548661401})
+CONFIG = ok(FULL_CONFIG)
+ACCOUNTS = ok([MINIMAL_ACCOUNT, FULL_ACCOUNT])
+INSTRUMENTS = ok([MINIMAL_INSTRUMENT, FULL_INSTRUMENT])
+GROUPS = ok({"groups": [{"id": "broker_stocks"}, {"id": "broker_forex"}]})
+PERMISSIONS = ok({"groups": ["broker_stocks"]})
+
+VALID: list[Example] = [
+    Example("authorize", "token", TOKEN),
+    Example(
+        "authorize", "integer-valued float expiration", changed(TOKEN, ("d", "expiration"), 1e9)
+    ),
+    Example("logout", "bare success", {"s": "ok"}),
+    Example("getConfiguration", "empty config", ok({})),
+    Example("getConfiguration", "every config key", CONFIG),
+    Example("getAccounts", "minimal and full accounts", ACCOUNTS),
+    Example(
+        "getAccounts",
+        "checkbox is not strict",
+        changed(ACCOUNTS, ("d", 1, "ui", "orderDialogCustomFields", "checkbox", 0, "x"), 1),
+    ),
+    Example(
+        "getAccounts",
+        "checkbox list may be empty",
+        changed(ACCOUNTS, ("d", 1, "ui", "orderDialogCustomFields", "checkbox"), []),
+    ),
+    Example("getInstruments", "no instruments", ok([])),
+    Example("getInstruments", "minimal and full instruments", INSTRUMENTS),
+    Example("getInstruments", "deprecated type cfd", changed(INSTRUMENTS, ("d", 0, "type"), "cfd")),
+    Example("getMapping", "mapping", MAPPING),
+    Example("getMapping", "neither key is required", {}),
+    Example("getMapping", "no symbols", {"symbols": [], "fields": ["brokerSymbol"]}),
+    Example("getGroups", "groups", GROUPS),
+    Example("getGroups", "groups key is optional", ok({})),
+    Example("getGroups", "no groups", ok({"groups": []})),
+    Example("getPermissions", "permissions", PERMISSIONS),
+    Example("getPermissions", "no permission", ok({"groups": []})),
+    *(
+        Example(operation, "ErrorResponse", ERROR)
+        for operation in RESPONSES
+        if operation not in WITHOUT_ERROR_BRANCH
+    ),
+]
+
+INVALID: list[Example] = [
+    # authorize / ErrorResponse / SuccessResponse
+    Example("authorize", "no d", {"s": "ok"}),
+    Example("authorize", "expiration missing", without(TOKEN, ("d", "expiration"))),
+    Example("authorize", "access_token missing", without(TOKEN, ("d", "access_token"))),
+    Example("authorize", "extra key in AccessToken", changed(TOKEN, ("d", "token_type"), "Bearer")),
+    Example("authorize", "extra top-level key", changed(TOKEN, ("errmsg",), "")),
+    Example("authorize", "expiration as string", changed(TOKEN, ("d", "expiration"), "1548661401")),
+    Example("authorize", "fractional expiration", changed(TOKEN, ("d", "expiration"), 1.5), True),
+    Example("authorize", "status neither ok nor error", changed(TOKEN, ("s",), "success")),
+    Example("authorize", "error without errmsg", {"s": "error"}),
+    Example("authorize", "error with extra key", {**ERROR, "code": 401}),
+    Example("authorize", "errmsg not a string", {"s": "error", "errmsg": 401}),
+    Example("authorize", "body is a list", [TOKEN]),
+    Example("logout", "payload on bare success", {"s": "ok", "d": {}}),
+    Example("logout", "no status", {}),
+    # getConfiguration
+    Example("getConfiguration", "no d", {"s": "ok"}),
+    Example("getConfiguration", "extra key in Config", changed(CONFIG, ("d", "theme"), "dark")),
+    Example(
+        "getConfiguration",
+        "empty accountSummaryRow",
+        changed(CONFIG, ("d", "accountSummaryRow"), []),
+    ),
+    Example(
+        "getConfiguration",
+        "summary row item without title",
+        changed(CONFIG, ("d", "accountSummaryRow", 0), {"id": "balance"}),
+    ),
+    Example(
+        "getConfiguration", "empty accountManager", changed(CONFIG, ("d", "accountManager"), [])
+    ),
+    Example(
+        "getConfiguration",
+        "table without columns",
+        without(CONFIG, ("d", "accountManager", 0, "columns")),
+    ),
+    Example(
+        "getConfiguration",
+        "table with empty columns",
+        changed(CONFIG, ("d", "accountManager", 0, "columns"), []),
+    ),
+    Example(
+        "getConfiguration",
+        "extra key in table",
+        changed(CONFIG, ("d", "accountManager", 0, "sortable"), True),
+    ),
+    Example(
+        "getConfiguration",
+        "alignment center",
+        changed(CONFIG, ("d", "accountManager", 0, "columns", 0, "alignment"), "center"),
+    ),
+    Example(
+        "getConfiguration",
+        "removed column field fixedWidth",
+        changed(CONFIG, ("d", "orderCustomFields", 0, "fixedWidth"), True),
+    ),
+    Example(
+        "getConfiguration",
+        "column without title",
+        without(CONFIG, ("d", "positionCustomFields", 0, "title")),
+    ),
+    Example(
+        "getConfiguration",
+        "empty orderHistoryCustomFields",
+        changed(CONFIG, ("d", "orderHistoryCustomFields"), []),
+    ),
+    Example(
+        "getConfiguration",
+        "empty netPositionCustomFields",
+        changed(CONFIG, ("d", "netPositionCustomFields"), []),
+    ),
+    Example(
+        "getConfiguration",
+        "isCapitalize as string",
+        changed(CONFIG, ("d", "individualPositionCustomFields", 0, "isCapitalize"), "yes"),
+    ),
+    Example("getConfiguration", "empty durations", changed(CONFIG, ("d", "durations"), [])),
+    Example(
+        "getConfiguration", "duration without id", without(CONFIG, ("d", "durations", 0, "id"))
+    ),
+    Example(
+        "getConfiguration",
+        "unknown order type in duration",
+        changed(CONFIG, ("d", "durations", 0, "supportedOrderTypes"), ["fok"]),
+    ),
+    Example(
+        "getConfiguration",
+        "empty supportedOrderTypes",
+        changed(CONFIG, ("d", "durations", 0, "supportedOrderTypes"), []),
+    ),
+    Example(
+        "getConfiguration",
+        "extra key in duration",
+        changed(CONFIG, ("d", "durations", 1, "expiry"), 0),
+    ),
+    Example(
+        "getConfiguration",
+        "quotes interval above 1000",
+        changed(CONFIG, ("d", "pullingInterval", "quotes"), 1001),
+    ),
+    Example(
+        "getConfiguration",
+        "positions interval above 1500",
+        changed(CONFIG, ("d", "pullingInterval", "positions"), 1501),
+    ),
+    Example(
+        "getConfiguration",
+        "unknown pulling interval",
+        changed(CONFIG, ("d", "pullingInterval", "depth"), 500),
+    ),
+    Example(
+        "getConfiguration",
+        "interval as string",
+        changed(CONFIG, ("d", "pullingInterval", "orders"), "500"),
+    ),
+    # getAccounts
+    Example("getAccounts", "no accounts", ok([])),
+    Example("getAccounts", "account without config", without(ACCOUNTS, ("d", 0, "config"))),
+    Example("getAccounts", "account without type", without(ACCOUNTS, ("d", 0, "type"))),
+    Example("getAccounts", "account type paper", changed(ACCOUNTS, ("d", 0, "type"), "paper")),
+    Example("getAccounts", "extra key in account", changed(ACCOUNTS, ("d", 0, "balance"), 1)),
+    Example(
+        "getAccounts",
+        "unknown flag",
+        changed(ACCOUNTS, ("d", 0, "config", "supportEverything"), True),
+    ),
+    Example(
+        "getAccounts",
+        "flag as string",
+        changed(ACCOUNTS, ("d", 1, "config", "supportGuaranteedStop"), "true"),
+    ),
+    Example(
+        "getAccounts",
+        "flag as number",
+        changed(ACCOUNTS, ("d", 1, "config", "supportLevel2Data"), 1),
+    ),
+    Example("getAccounts", "extra key in ui", changed(ACCOUNTS, ("d", 1, "ui", "durations"), [])),
+    Example(
+        "getAccounts",
+        "pullingInterval is not per account",
+        changed(ACCOUNTS, ("d", 1, "ui", "pullingInterval"), {}),
+    ),
+    Example("getAccounts", "empty durations", changed(ACCOUNTS, ("d", 1, "durations"), [])),
+    Example(
+        "getAccounts", "isVerified as string", changed(ACCOUNTS, ("d", 1, "isVerified"), "yes")
+    ),
+    Example("getAccounts", "prefix as null", changed(ACCOUNTS, ("d", 1, "prefix"), None)),
+    Example(
+        "getAccounts",
+        "extra key in order dialog fields",
+        changed(ACCOUNTS, ("d", 1, "ui", "orderDialogCustomFields", "textInput"), []),
+    ),
+    Example(
+        "getAccounts",
+        "empty comboBox list",
+        changed(ACCOUNTS, ("d", 1, "ui", "orderDialogCustomFields", "comboBox"), []),
+    ),
+    Example(
+        "getAccounts",
+        "comboBox without items",
+        without(ACCOUNTS, ("d", 1, "ui", "orderDialogCustomFields", "comboBox", 0, "items")),
+    ),
+    Example(
+        "getAccounts",
+        "comboBox with empty items",
+        changed(ACCOUNTS, ("d", 1, "ui", "orderDialogCustomFields", "comboBox", 0, "items"), []),
+    ),
+    Example(
+        "getAccounts",
+        "comboBox without title",
+        without(ACCOUNTS, ("d", 1, "ui", "orderDialogCustomFields", "comboBox", 0, "title")),
+    ),
+    Example(
+        "getAccounts",
+        "extra key in comboBox",
+        changed(ACCOUNTS, ("d", 1, "ui", "orderDialogCustomFields", "comboBox", 0, "help"), "x"),
+    ),
+    Example(
+        "getAccounts",
+        "extra key in comboBox item",
+        changed(
+            ACCOUNTS,
+            ("d", 1, "ui", "orderDialogCustomFields", "comboBox", 0, "items", 0, "default"),
+            True,
+        ),
+    ),
+    Example(
+        "getAccounts",
+        "comboBox item value not a string",
+        changed(
+            ACCOUNTS,
+            ("d", 1, "ui", "orderDialogCustomFields", "comboBox", 0, "items", 0, "value"),
+            1,
+        ),
+    ),
+    Example(
+        "getAccounts",
+        "checkbox without id",
+        without(ACCOUNTS, ("d", 1, "ui", "orderDialogCustomFields", "checkbox", 0, "id")),
+    ),
+    Example(
+        "getAccounts",
+        "checkbox checked as string",
+        changed(
+            ACCOUNTS, ("d", 1, "ui", "orderDialogCustomFields", "checkbox", 0, "checked"), "true"
+        ),
+    ),
+    # getInstruments
+    Example("getInstruments", "d not a list", ok({})),
+    Example("getInstruments", "no pipValue", without(INSTRUMENTS, ("d", 0, "pipValue"))),
+    Example("getInstruments", "no description", without(INSTRUMENTS, ("d", 0, "description"))),
+    Example("getInstruments", "no type", without(INSTRUMENTS, ("d", 0, "type"))),
+    Example("getInstruments", "type fund", changed(INSTRUMENTS, ("d", 0, "type"), "fund")),
+    Example("getInstruments", "type in capitals", changed(INSTRUMENTS, ("d", 0, "type"), "Forex")),
+    Example(
+        "getInstruments", "minTick as string", changed(INSTRUMENTS, ("d", 0, "minTick"), "0.1")
+    ),
+    Example(
+        "getInstruments", "hasQuotes as string", changed(INSTRUMENTS, ("d", 1, "hasQuotes"), "no")
+    ),
+    Example(
+        "getInstruments",
+        "typespecs as list",
+        changed(INSTRUMENTS, ("d", 1, "typespecs"), ["crypto"]),
+    ),
+    Example(
+        "getInstruments",
+        "mapping field in instrument",
+        changed(INSTRUMENTS, ("d", 0, "tradingviewSymbol"), "FX:EURUSD"),
+    ),
+    Example(
+        "getInstruments",
+        "extra key in instrument ui",
+        changed(INSTRUMENTS, ("d", 1, "ui", "durations"), []),
+    ),
+    Example(
+        "getInstruments",
+        "empty validationRules",
+        changed(INSTRUMENTS, ("d", 1, "ui", "validationRules"), []),
+    ),
+    Example(
+        "getInstruments",
+        "unknown validation rule",
+        changed(INSTRUMENTS, ("d", 1, "ui", "validationRules", 0, "id"), "qtyPercent"),
+    ),
+    Example(
+        "getInstruments",
+        "validation rule without max",
+        without(INSTRUMENTS, ("d", 1, "ui", "validationRules", 2, "options", "max")),
+    ),
+    Example(
+        "getInstruments",
+        "validation rule without options",
+        without(INSTRUMENTS, ("d", 1, "ui", "validationRules", 3, "options")),
+    ),
+    Example(
+        "getInstruments",
+        "extra key in validation rule options",
+        changed(INSTRUMENTS, ("d", 1, "ui", "validationRules", 4, "options", "step"), 1),
+    ),
+    Example(
+        "getInstruments",
+        "extra key in validation rule",
+        changed(INSTRUMENTS, ("d", 1, "ui", "validationRules", 1, "enabled"), True),
+    ),
+    Example(
+        "getInstruments",
+        "empty comboBox list in instrument dialog",
+        changed(INSTRUMENTS, ("d", 1, "ui", "orderDialogCustomFields", "comboBox"), []),
+    ),
+    # getMapping
+    Example(
+        "getMapping", "two broker symbols", changed(MAPPING, ("symbols", 0, "f"), ["A", "B"]), True
+    ),
+    Example("getMapping", "no broker symbol", changed(MAPPING, ("symbols", 0, "f"), [])),
+    Example("getMapping", "f as string", changed(MAPPING, ("symbols", 0, "f"), "AAPL")),
+    Example("getMapping", "mapping without s", without(MAPPING, ("symbols", 0, "s"))),
+    Example("getMapping", "extra key in mapping", changed(MAPPING, ("symbols", 1, "d"), "x")),
+    Example("getMapping", "wrong field name", changed(MAPPING, ("fields",), ["symbol"])),
+    Example("getMapping", "two fields", changed(MAPPING, ("fields",), ["brokerSymbol"] * 2)),
+    Example("getMapping", "empty fields", changed(MAPPING, ("fields",), [])),
+    Example("getMapping", "wrapped in an envelope", {"s": "ok", **MAPPING}),
+    Example("getMapping", "ErrorResponse is not a mapping", ERROR),
+    # getGroups
+    Example("getGroups", "no d", {"s": "ok"}),
+    Example("getGroups", "groups as strings", ok({"groups": ["broker_stocks"]})),
+    Example("getGroups", "group without id", changed(GROUPS, ("d", "groups", 0), {})),
+    Example("getGroups", "extra key in group", changed(GROUPS, ("d", "groups", 0, "name"), "x")),
+    Example("getGroups", "extra key in d", changed(GROUPS, ("d", "permissions"), [])),
+    # getPermissions
+    Example("getPermissions", "no groups", ok({})),
+    Example("getPermissions", "groups as objects", ok({"groups": [{"id": "broker_stocks"}]})),
+    Example("getPermissions", "extra key in d", changed(PERMISSIONS, ("d", "user"), "demo")),
+    Example("getPermissions", "d as list", ok(["broker_stocks"])),
+]
+
+
+def _id(example: Example) -> str:
+    return f"{example.operation}: {example.why}"
+
+
+@pytest.mark.parametrize("schema", [*RESPONSES.values(), *SUCCESS.values()])
+def test_schemas_are_valid_draft_2020_12(schema: dict[str, Any]) -> None:
+    Draft202012Validator.check_schema(schema)
+
+
+def test_every_operation_has_good_and_bad_examples() -> None:
+    assert {e.operation for e in VALID} == set(RESPONSES)
+    assert {e.operation for e in INVALID} == set(RESPONSES)
+    assert set(SUCCESS) == set(RESPONSES)
+
+
+@pytest.mark.parametrize("example", VALID, ids=_id)
+def test_valid_examples_pass(example: Example) -> None:
+    assert_valid(example.operation, example.body)
+
+
+@pytest.mark.parametrize("example", INVALID, ids=_id)
+def test_invalid_examples_fail(example: Example) -> None:
+    with pytest.raises(AssertionError, match=example.operation):
+        assert_valid(example.operation, example.body)
+
+
+@pytest.mark.parametrize("example", [e for e in VALID if e.body is not ERROR], ids=_id)
+def test_success_examples_are_successes(example: Example) -> None:
+    assert_success(example.operation, example.body)
+
+
+@pytest.mark.parametrize("operation", sorted(set(RESPONSES) - WITHOUT_ERROR_BRANCH))
+def test_success_schema_rejects_an_error_response(operation: str) -> None:
+    assert_valid(operation, ERROR)
+    with pytest.raises(AssertionError, match="errmsg"):
+        assert_success(operation, ERROR)
+
+
+@pytest.mark.parametrize("example", INVALID, ids=_id)
+def test_each_invalid_example_has_exactly_one_defect(example: Example) -> None:
+    assert len(validation_errors(example.operation, example.body)) == 1
+
+
+def test_flag_list_matches_a_second_transcription() -> None:
+    assert list(ACCOUNT_FLAG_DEFAULTS) == list(ALL_FLAGS)
+    assert len(ALL_FLAGS) == 49
+
+
+def test_every_error_is_listed_with_its_path() -> None:
+    body = changed(ACCOUNTS, ("d", 0, "type"), "paper")
+    body = changed(body, ("d", 1, "config", "supportDOM"), "yes")
+    body = without(body, ("d", 1, "name"))
+    errors = validation_errors("getAccounts", body)
+    assert len(errors) == 3, errors
+    with pytest.raises(AssertionError) as raised:
+        assert_valid("getAccounts", body)
+    message = str(raised.value)
+    assert "$.d[0].type: 'paper' is not one of ['live', 'demo']" in message
+    assert "$.d[1].config.supportDOM: 'yes' is not of type 'boolean'" in message
+    assert "$.d[1]: 'name' is a required property" in message
+
+
+def test_an_error_response_is_explained_as_one() -> None:
+    errors = validation_errors("getConfiguration", {"s": "error", "errmsg": "x", "code": 1})
+    assert errors == [
+        "$: Additional properties are not allowed ('code' was unexpected) (as ErrorResponse)"
+    ]
