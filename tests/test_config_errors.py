@@ -873,7 +873,7 @@ def test_template_sandbox_refuses_escape(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     path = write_template(tmp_path, f'version: 1\nbroker:\n  name: "{payload}"\n')
-    assert problems_of(path) == [f"{path}:1:1: template: {message}"]
+    assert problems_of(path) == [f"{path}:3:1: template: {message}"]
     assert not (tmp_path / "PWNED").exists()
 
 

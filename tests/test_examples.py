@@ -92,3 +92,41 @@ def test_gateway_check_dump_demo(
     assert err == ""
     assert "$argon2id$" not in out  # the demo's inline password hash is masked
     assert "password_hash: '***'" in out
+
+
+ENVIRONMENTS = ROOT / "examples" / "environments" / "gateway.yaml.j2"
+
+
+def test_the_environments_template_renders_both_set_ups(tmp_path: Path) -> None:
+    copied = copy_example(ENVIRONMENTS, tmp_path)
+    staging = load_config(copied, variables={"env": "staging"})
+    assert staging.broker.name == "Acme Markets (staging)"
+    assert [o.pattern for o in staging.server.cors_origins] == [
+        "https://*.tradingview.com",
+        "https://*.xstaging.tv",
+        "http://localhost:6285",
+    ]
+    assert staging.auth.trading.token_ttl.seconds == 3600
+
+    secrets = copied.parent / "secrets"
+    secrets.mkdir()
+    (secrets / "tv-acceptance.hash").write_text(staging.users[0].password_hash.reveal() + "\n")
+    environ = {"GATEWAY_STORE_URL": "postgresql+psycopg://gateway@db.internal/gateway"}
+    production = load_config(copied, variables={"env": "production"}, environ=environ)
+    assert production.broker.name == "Acme Markets"
+    assert [o.pattern for o in production.server.cors_origins] == ["https://*.tradingview.com"]
+    assert production.store.url.reveal() == environ["GATEWAY_STORE_URL"]
+    assert production.store.url.source == "$env:GATEWAY_STORE_URL"
+    assert production.users[0].password_hash.source == "$file:secrets/tv-acceptance.hash"
+    assert production.accounts[0].type == "live"
+    assert production.auth.trading.token_ttl.seconds == 900
+
+
+def test_the_environments_template_refuses_an_unknown_environment(tmp_path: Path) -> None:
+    from gateway.config import ConfigError
+
+    with pytest.raises(ConfigError) as exc:
+        load_config(ENVIRONMENTS, variables={"env": "prod"})
+    assert [str(p) for p in exc.value.problems] == [
+        f"{ENVIRONMENTS}:8:1: template: env must be staging or production, got prod"
+    ]

@@ -41,6 +41,7 @@ def render_template(
     env = jinja2.sandbox.ImmutableSandboxedEnvironment(
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
     )
+    env.globals["fail"] = _fail
     try:
         return env.from_string(text).render(env=dict(environ), var=dict(variables))
     except jinja2.TemplateSyntaxError as exc:
@@ -56,8 +57,14 @@ def render_template(
                 )
             ]
         ) from None
-    except jinja2.TemplateError as exc:  # sandbox refusals and the like
-        raise ConfigError([Problem(Mark(file, 1, 1), "", f"template: {exc}")]) from None
+    except jinja2.TemplateError as exc:  # fail(), sandbox refusals and the like
+        mark = Mark(file, _template_line(exc), 1)
+        raise ConfigError([Problem(mark, "", f"template: {exc}")]) from None
+
+
+def _fail(message: str) -> None:
+    """``{{ fail("...") }}`` in a template: stop with the broker's own message."""
+    raise jinja2.TemplateRuntimeError(message)
 
 
 def _template_line(exc: BaseException) -> int:
