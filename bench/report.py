@@ -64,24 +64,68 @@ def _entry(m: Measurement, ceiling: float) -> dict[str, Any]:
     }
 
 
-def build(
-    *,
-    generator: str,
-    settings: dict[str, Any],
-    ceilings: Sequence[Measurement],
-    targets: Sequence[Measurement],
-) -> dict[str, Any]:
-    """The JSON document of a run; ratios are to the mean of the ceiling measurements."""
-    rates = [m.result.rps for m in ceilings]
-    ceiling = sum(rates) / len(rates) if rates else 0.0
-    spread = (max(rates) - min(rates)) / ceiling if ceiling > 0 and len(rates) > 1 else 0.0
+Round = tuple[Sequence[Measurement], Sequence[Measurement]]
+"""One round: the hello measurements that bracket it, and the targets measured between them."""
+
+
+def _median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def _summary(label: str, entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    ratios = [e["ratio"] for e in entries if e["ratio"] is not None]
+    return {
+        "label": label,
+        "connections": entries[0]["connections"],
+        "rps_median": round(_median([e["rps"] for e in entries]), 1),
+        "ratio_median": _round(_median(ratios)) if ratios else None,
+        "ratio_min": _round(min(ratios)) if ratios else None,
+        "ratio_max": _round(max(ratios)) if ratios else None,
+        "successes": sum(e["successes"] for e in entries),
+        "errors": sum(e["errors"] for e in entries),
+        "latency_ms": {
+            "mean_median": round(_median([e["latency_ms"]["mean"] for e in entries]), 2),
+            "p99_max": round(max(e["latency_ms"]["p99"] for e in entries), 2),
+        },
+    }
+
+
+def build(*, generator: str, settings: dict[str, Any], rounds: Sequence[Round]) -> dict[str, Any]:
+    """The JSON document of a run.
+
+    Each target's ratio is taken against the mean of the hello runs of its own round, measured
+    just before and just after it; the summary gives the median over rounds and the range.
+    """
+    per_round: list[dict[str, Any]] = []
+    spreads: list[float] = []
+    for ceilings, targets in rounds:
+        rates = [m.result.rps for m in ceilings]
+        ceiling = sum(rates) / len(rates) if rates else 0.0
+        if ceiling > 0 and len(rates) > 1:
+            spreads.append((max(rates) - min(rates)) / ceiling)
+        per_round.append(
+            {
+                "ceiling_rps": round(ceiling, 1),
+                "results": [_entry(m, ceiling) for m in [*ceilings, *targets]],
+            }
+        )
+    labels: dict[str, list[dict[str, Any]]] = {}
+    for r in per_round:
+        for entry in r["results"]:
+            labels.setdefault(entry["label"], []).append(entry)
     cpus = os.cpu_count() or 1
     notes = [
         "ratio = requests/s of the target / mean requests/s of GET /hello, a bare Falcon app "
-        "served under the same gunicorn settings, measured in this same run. Compare ratios "
-        "between runs and machines, not requests/s: the machine is shared and noisy.",
-        f"The hello ceiling was measured before and after the targets; they differ by "
-        f"{spread:.0%} of their mean, a rough measure of this run's noise.",
+        "served under the same gunicorn settings, measured just before and just after the "
+        "target in the same round. The table gives the median over the rounds and the range. "
+        "Compare ratios between runs and machines, not requests/s: the machine is shared and "
+        "noisy.",
+        f"Noise: the two hello runs of a round differed by {_median(spreads):.0%} of their mean "
+        f"(median over rounds; worst {max(spreads):.0%})."
+        if spreads
+        else "Noise: one hello run.",
         "GET /accounts sends a valid bearer token (from POST /authorize as demo/demo), so every "
         "request includes the token lookup in the store (a throwaway SQLite file, WAL mode).",
         ARGON2_NOTE,
@@ -102,8 +146,8 @@ def build(
         },
         "load_generator": generator,
         "settings": settings,
-        "ceiling": {"rps": round(ceiling, 1), "spread": round(spread, 3)},
-        "results": [_entry(m, ceiling) for m in [*ceilings, *targets]],
+        "summary": [_summary(label, entries) for label, entries in labels.items()],
+        "rounds": per_round,
         "notes": notes,
     }
 
@@ -118,23 +162,25 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [
         f"# Gateway benchmark, {report['generated_at']}",
         "",
-        f"Load generator: {report['load_generator']}; "
+        f"Load generator: {report['load_generator']}; {s['rounds']} rounds of "
         f"{s['duration_s']:g} s per target after a {s['warmup_s']:g} s warm-up; gunicorn "
         f"{s['gunicorn']['worker_class']}, {s['gunicorn']['workers']} workers × "
         f"{s['gunicorn']['threads']} threads; {report['machine']['cpus']} CPUs.",
         "",
-        "| Target | Conns | Requests/s | Ratio to hello | Successes | Errors | Mean ms | p99 ms |",
+        "| Target | Conns | Requests/s (median) | Ratio to hello (median) | Ratio range | "
+        "Errors | Mean ms | p99 ms (max) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for entry in report["results"]:
-        ratio = entry["ratio"]
+    for entry in report["summary"]:
+        median, low, high = entry["ratio_median"], entry["ratio_min"], entry["ratio_max"]
         lat = entry["latency_ms"]
         lines.append(
-            f"| {entry['label']} | {entry['connections']} | {_thousands(entry['rps'])} | "
-            f"{'n/a' if ratio is None else f'{ratio:g}'} | {entry['successes']:,} | "
-            f"{entry['errors']:,} | {lat['mean']:.1f} | {lat['p99']:.1f} |"
+            f"| {entry['label']} | {entry['connections']} | {_thousands(entry['rps_median'])} | "
+            f"{'n/a' if median is None else f'{median:g}'} | "
+            f"{'n/a' if low is None else f'{low:g}–{high:g}'} | {entry['errors']:,} | "
+            f"{lat['mean_median']:.1f} | {lat['p99_max']:.1f} |"
         )
-    lines += ["", f"Ceiling: {_thousands(report['ceiling']['rps'])} requests/s.", "", "Notes:", ""]
+    lines += ["", "Notes:", ""]
     lines += [f"- {note}" for note in report["notes"]]
     return "\n".join(lines) + "\n"
 

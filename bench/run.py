@@ -65,6 +65,13 @@ def parser() -> argparse.ArgumentParser:
         help="seconds of load per target (default 5)",
     )
     p.add_argument(
+        "--rounds",
+        type=_positive_int,
+        default=3,
+        metavar="N",
+        help="rounds of hello, targets, hello; the report gives medians (default 3)",
+    )
+    p.add_argument(
         "--warmup",
         type=_non_negative,
         default=1.0,
@@ -170,6 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     workers = int(options["workers"])
     authorize_connections = args.authorize_connections or min(args.connections, os.cpu_count() or 1)
     settings = {
+        "rounds": args.rounds,
         "duration_s": args.duration,
         "warmup_s": args.warmup,
         "connections": args.connections,
@@ -206,22 +214,26 @@ def main(argv: Sequence[str] | None = None) -> int:
                 servers.serve_hello(hello_port, workers, tmpdir),
                 servers.serve_gateway(config, gateway_port, workers, tmpdir),
             ):
-                before = run("hello", hello_port, "GET /hello (before)", hello)
-                token = obtain_token(gateway_port)
-                accounts = Request(
-                    "GET", "/accounts", headers=(("Authorization", f"Bearer {token}"),)
-                )
-                targets = [
-                    run("gateway", gateway_port, "GET /accounts", accounts),
-                    run(
-                        "gateway",
-                        gateway_port,
-                        "POST /authorize",
-                        authorize,
-                        authorize_connections,
-                    ),
-                ]
-                after = run("hello", hello_port, "GET /hello (after)", hello)
+                rounds: list[report.Round] = []
+                for number in range(1, args.rounds + 1):
+                    _say(f"round {number} of {args.rounds}")
+                    before = run("hello", hello_port, "GET /hello (before)", hello)
+                    token = obtain_token(gateway_port)
+                    accounts = Request(
+                        "GET", "/accounts", headers=(("Authorization", f"Bearer {token}"),)
+                    )
+                    targets = [
+                        run("gateway", gateway_port, "GET /accounts", accounts),
+                        run(
+                            "gateway",
+                            gateway_port,
+                            "POST /authorize",
+                            authorize,
+                            authorize_connections,
+                        ),
+                    ]
+                    after = run("hello", hello_port, "GET /hello (after)", hello)
+                    rounds.append(([before, after], targets))
     except KeyboardInterrupt:
         _say("interrupted; servers stopped")
         return 130
@@ -232,13 +244,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     document = report.build(
         generator=loadgen.describe(generator),
         settings=settings,
-        ceilings=[before, after],
-        targets=targets,
+        rounds=rounds,
     )
     json_path, md_path = report.write(document, args.output)
     print(report.markdown(document), end="")
     _say(f"written: {json_path} and {md_path}")
-    failed = [e for e in document["results"] if e["errors"] or not e["successes"]]
+    failed = [e for e in document["summary"] if e["errors"] or not e["successes"]]
     for entry in failed:
         _say(
             f"warning: {entry['label']}: {entry['successes']} successes, "

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any, Generic, TypeVar
 
 from gateway.config._convert import yaml_key
 from gateway.config.types import Text
@@ -32,3 +32,26 @@ def to_wire(value: Any, locale: str) -> Any:
     if isinstance(value, Mapping):
         return {k: to_wire(v, locale) for k, v in value.items()}
     return value
+
+
+K = TypeVar("K", bound=Hashable)
+
+
+class PerLocale(Generic[K]):
+    """Renders each (key, locale) once: the configuration is frozen, so its JSON is too.
+
+    Bounded by the configured objects times the spec's 28 locales. The cached values are
+    shared between requests and must not be mutated.
+    """
+
+    def __init__(self, render: Callable[[K, str], Any]) -> None:
+        self._render = render
+        self._cache: dict[tuple[K, str], Any] = {}
+
+    def get(self, key: K, locale: str) -> Any:
+        """The rendering of ``key`` in ``locale``."""
+        try:
+            return self._cache[(key, locale)]
+        except KeyError:
+            value = self._cache[(key, locale)] = self._render(key, locale)
+            return value

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import falcon
 
-from gateway.api._wire import to_wire
+from gateway.api._wire import PerLocale, to_wire
 from gateway.config.accounts import Account
 from gateway.errors import ApiError
 from gateway.http.render import locale_of, ok
@@ -41,7 +41,9 @@ class AccountsResource:
 
     def __init__(self, services: Services) -> None:
         self._s = services
-        self._by_id = {a.id: a for a in services.config.accounts}
+        by_id = {a.id: a for a in services.config.accounts}
+        self._by_id = by_id
+        self._rendered = PerLocale[str](lambda aid, locale: account_wire(by_id[aid], locale))
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Accounts (spec operation ``getAccounts``)."""
@@ -49,7 +51,7 @@ class AccountsResource:
         principal: Principal = req.context.principal
         ok(
             resp,
-            [account_wire(self._by_id[a], locale) for a in principal.accounts if a in self._by_id],
+            [self._rendered.get(a, locale) for a in principal.accounts if a in self._by_id],
         )
 
 
@@ -60,11 +62,16 @@ class InstrumentsResource:
 
     def __init__(self, services: Services) -> None:
         self._s = services
-        self._by_name = {i.name: i for i in services.config.instruments}
+        by_name = {i.name: i for i in services.config.instruments}
+        self._by_name = by_name
+        self._rendered = PerLocale[str](self._render)
+
+    def _render(self, account_id: str, locale: str) -> list[Any]:
+        account = next(a for a in self._s.config.accounts if a.id == account_id)
+        names = account.instruments if account.instruments is not None else self._by_name
+        return [to_wire(self._by_name[n], locale) for n in names]
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, account_id: str) -> None:
         """Instruments (spec operation ``getInstruments``)."""
         account = account_for(self._s, req.context.principal, account_id)
-        names = account.instruments if account.instruments is not None else self._by_name
-        locale = locale_of(req)
-        ok(resp, [to_wire(self._by_name[n], locale) for n in names])
+        ok(resp, self._rendered.get(account.id, locale_of(req)))

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import falcon
 
-from gateway.api._wire import to_wire
+from gateway.api._wire import PerLocale, to_wire
 from gateway.http.render import locale_of, ok
 from gateway.services import Services
 
@@ -17,11 +17,12 @@ class ConfigResource:
     auth: ClassVar[str | None] = "trading"
 
     def __init__(self, services: Services) -> None:
-        self._s = services
+        ui = services.config.ui
+        self._rendered = PerLocale[None](lambda _, locale: to_wire(ui, locale))
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Configuration (spec operation ``getConfiguration``)."""
-        ok(resp, to_wire(self._s.config.ui, locale_of(req)))
+        ok(resp, self._rendered.get(None, locale_of(req)))
 
 
 class MappingResource:
