@@ -11,6 +11,7 @@ from gunicorn.app.base import BaseApplication
 from gateway.app import create_app
 from gateway.config.loader import ConfigError, load_config
 from gateway.config.model import GatewayConfig
+from gateway.logs import configure_logging
 from gateway.wsgi import parse_vars
 
 GUNICORN_DEFAULTS: dict[str, Any] = {
@@ -43,6 +44,7 @@ class GatewayApplication(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Any:
         """Build the app; called in each worker after fork."""
+        configure_logging()
         return create_app(self._gateway_config)
 
 

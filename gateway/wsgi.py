@@ -13,12 +13,17 @@ import falcon
 
 from gateway.app import create_app
 from gateway.config.loader import ConfigError, load_config
+from gateway.logs import configure_logging
 
 
 def parse_vars(text: str) -> dict[str, str]:
     """``A=1,B=2`` → ``{"A": "1", "B": "2"}``."""
-    pairs = [p for p in text.split(",") if p.strip()]
-    return dict(p.split("=", 1) for p in pairs if "=" in p)
+    out: dict[str, str] = {}
+    for pair in text.split(","):
+        name, sep, value = pair.partition("=")
+        if sep and name.strip():
+            out[name.strip()] = value.strip()
+    return out
 
 
 def create() -> falcon.App[falcon.Request, falcon.Response]:
@@ -32,4 +37,5 @@ def create() -> falcon.App[falcon.Request, falcon.Response]:
     except ConfigError as exc:
         sys.stderr.write(f"{exc}\n")
         raise SystemExit(1) from None
+    configure_logging()
     return create_app(config)

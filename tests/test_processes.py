@@ -116,6 +116,12 @@ def test_token_from_one_process_works_on_another_and_logout_is_shared(
         for base in (a, b):
             status, _ = call(f"{base}/accounts?locale=en", token=token)
             assert status == 401
+        # A failed login is logged by the worker, without the password or the login.
+        call(f"{a}/authorize", {"login": "mallory", "password": "Guess-0451"})
+        logs = "".join(p.read_text() for p in tmp_path.glob("gateway-*.log"))
+        assert "gateway.auth: failed login [client 127.0.0.1]" in logs
+        assert "Guess-0451" not in logs and "mallory" not in logs
+        assert token not in logs
         # Ten tokens in a row across both processes are all different.
         tokens = {
             call(f"{base}/authorize", {"login": "demo", "password": "demo"})[1]["d"]["access_token"]  # type: ignore[index]

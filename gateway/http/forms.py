@@ -7,7 +7,6 @@ standard ones although the spec's request schemas forbid extra properties.
 from __future__ import annotations
 
 import json
-import math
 import urllib.parse
 from collections.abc import Mapping
 
@@ -71,17 +70,3 @@ def required_text(form: Form, name: str, max_length: int = 255) -> str:
     if "\x00" in value:
         raise ApiError("invalid_field", field=name, reason="contains a NUL character")
     return value
-
-
-def optional_number(form: Form, name: str) -> float | None:
-    """A numeric field sent as a decimal string (form encoding); parsed leniently."""
-    value = form.get(name)
-    if value is None or value.strip() == "":
-        return None
-    try:
-        number = float(value.strip())
-    except ValueError:
-        raise ApiError("invalid_field", field=name, reason="not a number") from None
-    if not math.isfinite(number):
-        raise ApiError("invalid_field", field=name, reason="not a finite number")
-    return number
