@@ -4,7 +4,8 @@
 #   docker run -p 8080:8080 -v $PWD/gateway.yaml:/etc/gateway/gateway.yaml:ro broker-gateway
 #
 # The store should be PostgreSQL in production (store.url: {$env: GATEWAY_STORE_URL}); a
-# SQLite store needs a writable volume, e.g. -v gateway-data:/var/lib/gateway.
+# SQLite store needs a writable absolute path (store.url: sqlite:////var/lib/gateway/gateway.db)
+# on a volume, e.g. -v gateway-data:/var/lib/gateway.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -240,8 +240,20 @@ class ConnectorSpec:
         return {"type": "object", "required": ["type"]}
 
 
-class Messages(dict[str, Text]):
-    """Error-message overrides by catalogue code, each a localizable text."""
+class Messages(Mapping[str, Text]):
+    """Error-message overrides by catalogue code, each a localizable text (read-only)."""
+
+    def __init__(self, texts: Mapping[str, Text] | None = None) -> None:
+        self._texts = dict(texts or {})
+
+    def __getitem__(self, code: str) -> Text:
+        return self._texts[code]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._texts)
+
+    def __len__(self) -> int:
+        return len(self._texts)
 
     @classmethod
     def parse_config(cls, node: YNode, path: str, ctx: Context) -> Any:
@@ -251,7 +263,7 @@ class Messages(dict[str, Text]):
                 node.mark, path, f"expected a mapping of message codes, got {describe(node)}"
             )
             return INVALID
-        out = cls()
+        out: dict[str, Text] = {}
         bad = bool(node.duplicates)
         report_duplicates(node, path, ctx)
         for key, val in node.items:
@@ -272,7 +284,7 @@ class Messages(dict[str, Text]):
                     ctx.report_at(f"{sub}.{locale}" if isinstance(val, YMap) else sub, problem)
                     bad = True
             out[code] = text
-        return INVALID if bad else out
+        return INVALID if bad else cls(out)
 
     @classmethod
     def json_schema(cls) -> dict[str, Any]:

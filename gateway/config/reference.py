@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Mapping
 from typing import Any, Literal, get_args, get_origin
 
 from gateway.config._convert import _is_optional, config_fields, hints
@@ -40,7 +41,7 @@ def _type_name(hint: Any, queue: list[type]) -> str:
         return f"list of {_type_name(get_args(hint)[0], queue)}"
     if origin in (dict, typing.Mapping) or str(origin).endswith("Mapping'>"):
         return f"map of name → {_type_name(get_args(hint)[1], queue)}"
-    if isinstance(hint, type) and issubclass(hint, dict):
+    if isinstance(hint, type) and issubclass(hint, Mapping):
         return "map of message code → text"
     if isinstance(hint, types.UnionType):
         return " or ".join(_type_name(a, queue) for a in get_args(hint))
