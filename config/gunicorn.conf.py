@@ -23,5 +23,8 @@ workers = int(os.environ.get("GATEWAY_WORKERS", str(GUNICORN_DEFAULTS["workers"]
 
 
 def on_starting(server: Any) -> None:
-    """Refuse to start on a configuration with problems."""
-    validate_from_environment()
+    """Refuse to start on a configuration with problems; one worker owns market data."""
+    config = validate_from_environment()
+    if config.market.feeds and server.num_workers != 1:
+        server.log.info("market data is served by one worker process until the Redis bus")
+        server.num_workers = 1

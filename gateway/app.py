@@ -21,6 +21,7 @@ from gateway.http.client import parse_networks
 from gateway.http.cors import CorsMiddleware
 from gateway.http.middleware import AUTH_KINDS, AuthMiddleware, ContextMiddleware
 from gateway.http.render import Messages, install_error_handlers
+from gateway.market.setup import build_market, feeds_of
 from gateway.plugins.registry import Registry
 from gateway.plugins.roles import ConnectorContext, Identity
 from gateway.services import Services
@@ -36,12 +37,23 @@ class Gateway:
     routes: tuple[Route, ...]
 
     def start(self) -> None:
-        """Start connectors (after fork: each worker builds its own gateway)."""
+        """Start connectors and the market-data pipeline.
+
+        Called after fork: each worker builds and starts its own gateway.
+        """
+        market = self.services.market
+        feeds = feeds_of(self.services.config, self.services.connectors)
+        if market is not None:
+            market.attach(feeds)  # before the feeds start, so that no tick is missed
         for connector in self.services.connectors.values():
             connector.start()
+        if market is not None:
+            market.start(feeds)
 
     def close(self) -> None:
-        """Stop connectors and close the store's connections."""
+        """Stop the pipeline and the connectors and close the store's connections."""
+        if self.services.market is not None:
+            self.services.market.stop()
         for connector in self.services.connectors.values():
             connector.stop()
         self.services.database.dispose()
@@ -80,6 +92,7 @@ def build(
         clock=clock,
         proxies=parse_networks(config.server.trusted_proxies),
         connectors=connectors,
+        market=build_market(config, database, clock),
     )
     app: falcon.App[falcon.Request, falcon.Response] = falcon.App(
         middleware=[

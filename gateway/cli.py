@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -55,6 +56,16 @@ def _positive(value: str) -> int:
     return int(value)
 
 
+def connector_problems(connectors: dict[str, Any]) -> list[str]:
+    """What connectors find wrong with their own inputs (files, ...), without starting them."""
+    problems: list[str] = []
+    for name, connector in connectors.items():
+        validate = getattr(connector, "validate", None)
+        if callable(validate):
+            problems += [f"connectors.{name}: {p}" for p in validate()]
+    return problems
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Build exactly what serve would build, print it, serve nothing."""
     if args.render:
@@ -72,6 +83,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         gateway = build(config, registry=registry)
     except PluginError as exc:
         print(f"{args.config}: {exc}", file=sys.stderr)
+        return 1
+    problems = connector_problems(gateway.services.connectors)
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
         return 1
     if args.dump:
         print(dump_config(config), end="")
@@ -101,15 +117,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if config is None:
         return 1
     try:
-        build(config, registry=registry)  # fail here, not in every worker
+        gateway = build(config, registry=registry)  # fail here, not in every worker
     except PluginError as exc:
         print(f"{args.config}: {exc}", file=sys.stderr)
+        return 1
+    problems = connector_problems(gateway.services.connectors)
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
         return 1
     from gateway.serving import GatewayApplication
 
     options: dict[str, object] = {"bind": args.bind}
     if args.workers:
         options["workers"] = args.workers
+    if config.market.feeds and (args.workers or 0) != 1:
+        # Until ticks travel between processes (the Redis bus), one process owns the feed and
+        # serves every stream; its threads hold the long-lived connections.
+        if args.workers and args.workers > 1:
+            print(
+                "gateway: market data is served by one worker process (--workers ignored)",
+                file=sys.stderr,
+            )
+        options["workers"] = 1
     GatewayApplication(config, options).run()
     return 0
 

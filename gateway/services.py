@@ -10,6 +10,7 @@ from gateway.auth.tokens import Clock, TokenStore
 from gateway.config.model import GatewayConfig
 from gateway.http.client import Network
 from gateway.http.render import Messages
+from gateway.market.pipeline import MarketRuntime
 from gateway.plugins.roles import Identity
 from gateway.store.database import Database
 
@@ -27,3 +28,5 @@ class Services:
     clock: Clock
     proxies: list[Network]
     connectors: dict[str, Any] = field(default_factory=dict)
+    market: MarketRuntime | None = None
+    """The market-data pipeline, when the configuration names a feed."""

@@ -17,7 +17,8 @@ from gateway.wsgi import parse_vars
 GUNICORN_DEFAULTS: dict[str, Any] = {
     # Threads keep a worker answering while some of its threads hold long-lived streams.
     "worker_class": "gthread",
-    "threads": 16,
+    # Each /streaming and /stream/* connection holds a thread for as long as it is open.
+    "threads": 128,
     "workers": 2,
     "bind": "127.0.0.1:8080",
     "timeout": 60,
@@ -48,14 +49,14 @@ class GatewayApplication(BaseApplication):  # type: ignore[misc]
         return create_app(self._gateway_config)
 
 
-def validate_from_environment() -> None:
+def validate_from_environment() -> GatewayConfig:
     """Load ``GATEWAY_CONFIG`` as the workers will; print every problem and exit 1 if any."""
     path = os.environ.get("GATEWAY_CONFIG")
     if not path:
         sys.stderr.write("GATEWAY_CONFIG is not set: point it at the gateway YAML file\n")
         raise SystemExit(1)
     try:
-        load_config(path, variables=parse_vars(os.environ.get("GATEWAY_VARS", "")))
+        return load_config(path, variables=parse_vars(os.environ.get("GATEWAY_VARS", "")))
     except ConfigError as exc:
         sys.stderr.write(f"{exc}\n")
         raise SystemExit(1) from None

@@ -11,12 +11,17 @@ import webtest
 
 from gateway.app import Gateway, build
 from gateway.config import GatewayConfig, load_config
+from gateway.config.market import Market
 from gateway.config.model import Store
 from gateway.config.types import Secret
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "examples" / "demo" / "gateway.yaml"
 TV_ORIGIN = "https://www.tradingview.com"
+_FEED_MARKER = "\n# Market data:"
+DEMO_NO_FEED = DEMO.read_text(encoding="utf-8").split(_FEED_MARKER)[0] + "\n"
+"""The demo's text without its market-data feed, for tests that copy it elsewhere."""
+assert _FEED_MARKER in DEMO.read_text(encoding="utf-8"), "the demo's feed section moved"
 
 
 class FakeClock:
@@ -39,8 +44,12 @@ def with_store(config: GatewayConfig, url: str) -> GatewayConfig:
 
 @pytest.fixture
 def demo_config(tmp_path: Path) -> GatewayConfig:
-    """The shipped demo configuration, its SQLite store moved to a temporary directory."""
-    return with_store(load_config(DEMO), f"sqlite:///{tmp_path / 'store.db'}")
+    """The shipped demo configuration, its SQLite store moved to a temporary directory.
+
+    Without its replayed feed: tests of market data bring their own (tests/market_app.py).
+    """
+    config = dataclasses.replace(load_config(DEMO), connectors={}, market=Market())
+    return with_store(config, f"sqlite:///{tmp_path / 'store.db'}")
 
 
 @pytest.fixture

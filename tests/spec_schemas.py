@@ -24,7 +24,16 @@ Deliberately stricter than the OpenAPI schema, because the specification's own t
 * ``AccessToken.expiration`` must be integer-valued (the schema says ``number``; the spec's
   description and TradingView's autotests require an integer Unix time in seconds);
 * ``SingleMapping.f`` holds exactly one string (the schema only says ``minItems: 1``; its
-  description says "an array with the only one string element").
+  description says "an array with the only one string element");
+* ``/symbol_info``'s ``minmovement`` and ``pricescale`` hold integers (the schema says
+  ``number``; TradingView's symbol-info autotest requires integers).
+
+Deliberately looser than the OpenAPI schema where the schema contradicts the spec's own text or
+examples (listed in ``LOOSER_THAN_OPENAPI``): ``SymbolInfoResponse`` is ``allOf`` a strict
+``SuccessResponse`` and the open ``SymbolInfoArrays``, which taken literally admits no symbol
+field at all; we read it as ``{"s": "ok"}`` merged with the arrays (still refusing ``d`` and
+``errmsg``). The SymbolInfoArrays fields are arrays only, as the schema says: the prose allowance
+of a single scalar for all symbols is not transcribed (the gateway never sends one).
 """
 
 from __future__ import annotations
@@ -42,8 +51,22 @@ SPEC_VERSION: Final = "1.4.14"
 STRICTER_THAN_OPENAPI: Final[dict[tuple[str, str], str]] = {
     ("authorize", "$.d.expiration"): "AccessToken.expiration: an integer-valued number",
     ("getMapping", "$.symbols[].f"): "SingleMapping.f: exactly one broker symbol (maxItems 1)",
+    ("getSymbolInfo", "$.minmovement[]"): "minmovement: integers (symbol-info autotest)",
+    ("getSymbolInfo", "$.pricescale[]"): "pricescale: integers (symbol-info autotest)",
 }
 """(operationId, path in the response) -> the rule the spec states in prose only."""
+
+LOOSER_THAN_OPENAPI: Final[dict[tuple[str, str], str]] = {
+    ("getSymbolInfo", "$"): "SymbolInfoResponse: {s: ok} merged with the open SymbolInfoArrays "
+    "(the strict SuccessResponse in its allOf would refuse every symbol field)",
+    ("getSymbolInfo", "$.typespecs[]"): "typespecs: comma-separated combinations and null, as "
+    "its description and example say (the item schema is a bare enum)",
+    ("getSymbolInfo", "$.volume-type[]"): "volume-type: null for symbols without one, as in the "
+    "spec's example",
+    ("getSymbolInfo", "$.isin[]"): "isin: null for symbols without one, as in the spec's example",
+    ("getSymbolInfo", "$.wkn[]"): "wkn: null for symbols without one, as in the spec's example",
+}
+"""(operationId, path in the response) -> where the OpenAPI schema contradicts the spec itself."""
 
 
 # --- builders -----------------------------------------------------------------------------------
@@ -449,6 +472,181 @@ GROUPS_RESPONSE: Final[Schema] = _ok_envelope(
 PERMISSIONS_RESPONSE: Final[Schema] = _ok_envelope(_strict({"groups": _array(_string())}, "groups"))
 
 
+# --- symbol info (data integration) -------------------------------------------------------------
+
+TIMEZONES: Final = (
+    "America/New_York",
+    "America/Los_Angeles",
+    "America/Chicago",
+    "America/Phoenix",
+    "America/Toronto",
+    "America/Vancouver",
+    "America/Argentina/Buenos_Aires",
+    "America/El_Salvador",
+    "America/Sao_Paulo",
+    "America/Bogota",
+    "Europe/Moscow",
+    "Europe/Athens",
+    "Europe/Berlin",
+    "Europe/London",
+    "Europe/Madrid",
+    "Europe/Paris",
+    "Europe/Warsaw",
+    "Australia/Sydney",
+    "Australia/Brisbane",
+    "Australia/Adelaide",
+    "Australia/ACT",
+    "Asia/Almaty",
+    "Asia/Ashkhabad",
+    "Asia/Tokyo",
+    "Asia/Taipei",
+    "Asia/Singapore",
+    "Asia/Shanghai",
+    "Asia/Seoul",
+    "Asia/Tehran",
+    "Asia/Dubai",
+    "Asia/Kolkata",
+    "Asia/Hong_Kong",
+    "Asia/Bangkok",
+    "Pacific/Auckland",
+    "Pacific/Chatham",
+    "Pacific/Fakaofo",
+    "Pacific/Honolulu",
+    "America/Mexico_City",
+    "Africa/Johannesburg",
+    "Asia/Kathmandu",
+    "US/Mountain",
+    "Etc/UTC",
+)
+"""The 42 ``timezone`` values of SymbolInfoArrays (1.4.14; ``Etc/UTC`` since 1.3.26)."""
+
+TYPESPECS_PATTERN: Final = r"^(cfd|spreadbet|crypto)(,(cfd|spreadbet|crypto))*$"
+"""``typespecs``: one of cfd, spreadbet, crypto, or several joined by commas."""
+
+
+def _or_null(schema: Schema) -> Schema:
+    """``schema`` or null (the spec's ``nullable: true``)."""
+    if "enum" in schema:
+        return {"anyOf": [schema, {"type": "null"}]}
+    return {**schema, "type": [schema["type"], "null"]}
+
+
+def _column(
+    items: Schema,
+    *,
+    nullable: bool = False,
+    default_null: bool = False,
+    min_items: int | None = None,
+    deprecated: bool = False,
+) -> Schema:
+    """A SymbolInfoArrays field: an array with one item per symbol (nullable as a whole)."""
+    schema = _array(items, min_items=min_items)
+    if nullable:
+        schema["type"] = ["array", "null"]
+    if default_null:
+        schema["default"] = None
+    if deprecated:
+        schema["deprecated"] = True
+    return schema
+
+
+_NULLABLE_TEXT: Final = _or_null(_string())
+
+SYMBOL_INFO_FIELDS: Final[Schema] = {
+    "symbol": _column(_string(), min_items=1),
+    "description": _column(_string()),
+    "currency": _column(_NULLABLE_TEXT, nullable=True, default_null=True),
+    "base-currency": _column(_NULLABLE_TEXT, nullable=True, default_null=True),
+    "exchange-listed": _column(_string()),
+    "exchange-traded": _column(_string()),
+    # Integer ticks and scale. See STRICTER_THAN_OPENAPI.
+    "minmovement": _column({"type": "integer"}),
+    "minmovement2": _column(_number()),
+    "fractional": _column(_boolean()),
+    "pricescale": _column({"type": "integer"}),
+    "root": _column(_NULLABLE_TEXT, nullable=True, default_null=True),
+    "root-description": _column(_NULLABLE_TEXT, nullable=True, default_null=True),
+    "has-intraday": _column(_boolean()),
+    "has-no-volume": _column(_boolean()),
+    "type": _column(_string(*SYMBOL_TYPES)),
+    # Combinations and null per the spec's text and example. See LOOSER_THAN_OPENAPI.
+    "typespecs": _column({"type": ["string", "null"], "pattern": TYPESPECS_PATTERN}, nullable=True),
+    "volume-type": _column(_or_null(_string("base", "quote", "tick", "contract")), nullable=True),
+    "is-cfd": _column(_boolean(), deprecated=True),
+    "ticker": _column(_string()),
+    "timezone": _column(_string(*TIMEZONES)),
+    "session-regular": _column(_string()),
+    "session-extended": _column(_NULLABLE_TEXT),
+    "session-premarket": _column(_NULLABLE_TEXT),
+    "session-postmarket": _column(_NULLABLE_TEXT),
+    "has-daily": _column(_boolean()),
+    "has-weekly-and-monthly": _column(_boolean()),
+    "pointvalue": _column(_number()),
+    "expiration": _column(_or_null(_number()), nullable=True, default_null=True),
+    "bar-source": _column(_string("bid", "ask", "mid", "trade")),
+    "bar-transform": _column(_string("none", "openprev", "prevopen")),
+    "bar-fillgaps": _column(_boolean()),
+    "isin": _column(_NULLABLE_TEXT),
+    "wkn": _column(_NULLABLE_TEXT),
+}
+"""Every SymbolInfoArrays field of 1.4.14, each an array aligned with ``symbol``."""
+
+SYMBOL_INFO_REQUIRED: Final = (
+    "symbol",
+    "description",
+    "currency",
+    "exchange-listed",
+    "exchange-traded",
+    "minmovement",
+    "pricescale",
+    "timezone",
+    "type",
+    "session-regular",
+)
+
+SYMBOL_INFO_RESPONSE: Final[Schema] = {
+    **_open({"s": _string("ok"), **SYMBOL_INFO_FIELDS}, "s", *SYMBOL_INFO_REQUIRED),
+    # What stays of the strict SuccessResponse: no payload envelope, no error text.
+    "not": {"anyOf": [{"required": ["d"]}, {"required": ["errmsg"]}]},
+}
+"""``{"s": "ok"}`` merged with SymbolInfoArrays (not strict: legacy fields are harmless)."""
+
+
+# --- history, quotes, depth ---------------------------------------------------------------------
+
+_BAR_FIELDS = ("t", "o", "h", "l", "c", "v")
+
+HISTORY_RESPONSE: Final[Schema] = {
+    **_open({"s": _string("ok"), **{k: _array(_number()) for k in _BAR_FIELDS}}, "s", *_BAR_FIELDS),
+    # BarsArrays (or EmptyBarArrays) merged with SuccessResponse: no envelope, no error text.
+    "not": {"anyOf": [{"required": ["d"]}, {"required": ["errmsg"]}]},
+}
+"""HistorySuccessResponse and HistoryEmptyBarResponse: six parallel arrays of numbers."""
+
+SINGLE_QUOTE: Final[Schema] = _strict(
+    {
+        "ask": _number(), "bid": _number(), "buyPipValue": _number(),
+        "sellPipValue": _number(), "hardToBorrow": _boolean(False),
+        "notShortable": _boolean(False), "halted": _boolean(False),
+    },
+    "ask", "bid",
+)  # fmt: skip
+
+QUOTES_RESPONSE: Final[Schema] = _ok_envelope(
+    _array(
+        _strict({"s": _string("ok", "error"), "n": _string(), "v": SINGLE_QUOTE}, "n", "v"),
+        min_items=1,
+    )
+)
+"""``{"s": "ok", "d": Quotes}``: one item per requested symbol."""
+
+_DEPTH_ITEM: Final[Schema] = _array(_number(), min_items=2, max_items=2)
+DEPTH_RESPONSE: Final[Schema] = _ok_envelope(
+    _strict({"asks": _array(_DEPTH_ITEM), "bids": _array(_DEPTH_ITEM)}, "asks", "bids")
+)
+"""``{"s": "ok", "d": {"asks": [[price, volume]...], "bids": [...]}}``."""
+
+
 # --- by operation -------------------------------------------------------------------------------
 
 
@@ -468,6 +666,10 @@ SUCCESS: Final[dict[str, Schema]] = {
         "getInstruments": INSTRUMENTS_RESPONSE,
         "getGroups": GROUPS_RESPONSE,
         "getPermissions": PERMISSIONS_RESPONSE,
+        "getSymbolInfo": SYMBOL_INFO_RESPONSE,
+        "getHistory": HISTORY_RESPONSE,
+        "getQuotes": QUOTES_RESPONSE,
+        "getDepth": DEPTH_RESPONSE,
     }.items()
 }
 """The success shape of each operation, keyed by the spec's operationId."""

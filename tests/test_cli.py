@@ -10,7 +10,7 @@ import pytest
 
 from gateway.auth.passwords import verify_password
 from gateway.cli import main
-from tests.conftest import DEMO
+from tests.conftest import DEMO, DEMO_NO_FEED
 
 
 def test_check_lists_routes_and_connectors(capsys: pytest.CaptureFixture[str]) -> None:
@@ -22,18 +22,15 @@ def test_check_lists_routes_and_connectors(capsys: pytest.CaptureFixture[str]) -
         "GET    /accounts/{account_id}/instruments",
         "GET    /mapping",
         "POST   /logout",
-        "connectors:\n  (none)",
+        "GET    /streaming",
+        "connectors:\n  feed                csv_replay          market_data",
     ):
         assert line in out
 
 
 def test_check_dump_masks_secrets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "gateway.yaml"
-    config.write_text(
-        DEMO.read_text(encoding="utf-8").replace(
-            "url: sqlite:///demo.db", "url: {$env: GW_TEST_STORE}"
-        )
-    )
+    config.write_text(DEMO_NO_FEED.replace("url: sqlite:///demo.db", "url: {$env: GW_TEST_STORE}"))
     import os
 
     os.environ["GW_TEST_STORE"] = f"sqlite:///{tmp_path}/secret-name.db"
@@ -50,9 +47,7 @@ def test_check_dump_masks_secrets(tmp_path: Path, capsys: pytest.CaptureFixture[
 def test_check_renders_templates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     template = tmp_path / "gateway.yaml.j2"
     template.write_text(
-        DEMO.read_text(encoding="utf-8").replace(
-            "name: Demo Broker", "name: Demo Broker {{ var.env | upper }}"
-        )
+        DEMO_NO_FEED.replace("name: Demo Broker", "name: Demo Broker {{ var.env | upper }}")
     )
     assert main(["check", str(template), "--var", "env=staging", "--render"]) == 0
     assert "name: Demo Broker STAGING" in capsys.readouterr().out

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO
+from tests.conftest import DEMO, DEMO_NO_FEED
 from tests.servers import POSTGRES_URL, require, reset_gateway_tables
 
 
@@ -87,7 +87,7 @@ def serve(config: Path) -> Iterator[str]:
 
 
 def config_with_store(tmp_path: Path, url: str) -> Path:
-    text = DEMO.read_text(encoding="utf-8").replace("sqlite:///demo.db", url)
+    text = DEMO_NO_FEED.replace("sqlite:///demo.db", url)
     path = tmp_path / "gateway.yaml"
     path.write_text(text, encoding="utf-8")
     return path

@@ -23,7 +23,7 @@ from gateway.plugins.testing import (
     FakeIdentity,
     FakeMarketData,
 )
-from tests.conftest import DEMO, FakeClock, bearer
+from tests.conftest import DEMO_NO_FEED, FakeClock, bearer
 
 PLUGIN = '''
 from dataclasses import dataclass
@@ -180,7 +180,7 @@ def test_the_fakes_fill_their_roles() -> None:
 def test_connector_options_are_validated_with_positions(plugin_path: Path, tmp_path: Path) -> None:
     config = tmp_path / "gateway.yaml"
     config.write_text(
-        DEMO.read_text(encoding="utf-8")
+        DEMO_NO_FEED
         + textwrap.dedent("""
         connectors:
           feed:
@@ -195,7 +195,7 @@ def test_connector_options_are_validated_with_positions(plugin_path: Path, tmp_p
     with pytest.raises(ConfigError) as exc:
         load_config(config)
     lines = [str(p).replace(str(config), "F") for p in exc.value.problems]
-    n = len(DEMO.read_text(encoding="utf-8").splitlines())
+    n = len(DEMO_NO_FEED.splitlines())
     assert lines == [
         f"F:{n + 6}:5: connectors.feed.sped: unknown key (did you mean speed?)",
         f"F:{n + 8}:5: connectors.other.path: missing required key",
@@ -207,7 +207,7 @@ def test_a_connector_can_be_the_identity(demo_config: object, tmp_path: Path) ->
     registry = Registry()
     registry.register(FakeIdentity)
     config = tmp_path / "gateway.yaml"
-    text = DEMO.read_text(encoding="utf-8").replace(
+    text = DEMO_NO_FEED.replace(
         "  data:\n    mode: none\n", ("  data:\n    mode: none\n  identity: people\n")
     )
     config.write_text(text + "connectors:\n  people: {type: fake_identity}\n")
@@ -254,7 +254,7 @@ def test_identity_must_name_a_connector_with_that_role(tmp_path: Path) -> None:
     registry = Registry()
     registry.register(_NotIdentity)
     config = tmp_path / "gateway.yaml"
-    text = DEMO.read_text(encoding="utf-8").replace(
+    text = DEMO_NO_FEED.replace(
         "  data:\n    mode: none\n", ("  data:\n    mode: none\n  identity: feed\n")
     )
     config.write_text(text + "connectors:\n  feed: {type: plain_feed}\n")

@@ -239,7 +239,92 @@ INSTRUMENTS = ok([MINIMAL_INSTRUMENT, FULL_INSTRUMENT])
 GROUPS = ok({"groups": [{"id": "broker_stocks"}, {"id": "broker_forex"}]})
 PERMISSIONS = ok({"groups": ["broker_stocks"]})
 
+# /symbol_info: a futures contract, a stock with extended hours, a forex pair, a crypto pair.
+SYMBOL_INFO = {
+    "s": "ok",
+    "symbol": ["NQH2027", "SAP", "GBPUSD", "ETHUSD"],
+    "description": ["Nasdaq 100 Mar 2027", "SAP SE", "British Pound / US Dollar", "Ether"],
+    "currency": ["USD", "EUR", "USD", "USD"],
+    "base-currency": [None, None, "GBP", "ETH"],
+    "exchange-listed": ["CME", "XETR", "FX", "COINS"],
+    "exchange-traded": ["CME", "XETR", "FX", "COINS"],
+    "minmovement": [25, 1, 1, 1],
+    "minmovement2": [0, 0, 10, 0],
+    "fractional": [False, False, False, False],
+    "pricescale": [100, 100, 100000, 100],
+    "root": ["NQ", None, None, None],
+    "root-description": ["Nasdaq 100 E-mini", None, None, None],
+    "has-intraday": [True, True, True, True],
+    "has-no-volume": [False, False, True, False],
+    "type": ["futures", "stock", "forex", "spot"],
+    "typespecs": [None, "cfd", None, "crypto,cfd"],
+    "volume-type": [None, None, None, "quote"],
+    "is-cfd": [False, True, False, True],
+    "ticker": ["NQH2027", "SAP", "GBPUSD", "ETH/USD"],
+    "timezone": ["America/Chicago", "Europe/Berlin", "America/New_York", "Etc/UTC"],
+    "session-regular": ["1700-1600:23456", "0900-1730:23456", "1700-1700:23456", "24x7"],
+    "session-extended": [None, "0800-2200:23456", None, None],
+    "session-premarket": [None, "0800-0900:23456", None, None],
+    "session-postmarket": [None, "1730-2200:23456", None, None],
+    "has-daily": [True, True, True, False],
+    "has-weekly-and-monthly": [False, False, False, True],
+    "pointvalue": [20, 1, 1, 1.5],
+    "expiration": [20270319, None, None, None],
+    "bar-source": ["trade", "trade", "mid", "trade"],
+    "bar-transform": ["none", "none", "openprev", "prevopen"],
+    "bar-fillgaps": [False, False, True, False],
+    "isin": [None, "DE0007164600", None, None],
+    "wkn": [None, "716460", None, None],
+}
+MINIMAL_SYMBOL_INFO = {
+    "s": "ok",
+    "symbol": ["SPX"],
+    "description": ["S&P 500 Index"],
+    "currency": [None],
+    "exchange-listed": ["INDEX"],
+    "exchange-traded": ["INDEX"],
+    "minmovement": [1],
+    "pricescale": [100],
+    "timezone": ["America/New_York"],
+    "type": ["index"],
+    "session-regular": ["0930-1600:23456"],
+}
+
+HISTORY = {
+    "s": "ok",
+    "t": [1700000040, 1700000100],
+    "o": [1.07, 1.08],
+    "h": [1.071, 1.081],
+    "l": [1.069, 1.079],
+    "c": [1.0705, 1.08],
+    "v": [12, 3],
+}
+QUOTES = ok(
+    [
+        {
+            "s": "ok",
+            "n": "EURUSD",
+            "v": {"ask": 1.1, "bid": 1.09, "buyPipValue": 10, "sellPipValue": 10},
+        }
+    ]
+)
+DEPTH = ok({"asks": [[45.1, 100], [48.4, 120]], "bids": [[24.7, 80], [35.6, 30]]})
+
 VALID: list[Example] = [
+    Example("getHistory", "bars", HISTORY),
+    Example(
+        "getHistory",
+        "empty arrays (1.4.14: no data in range)",
+        {"s": "ok", "t": [], "o": [], "h": [], "l": [], "c": [], "v": []},
+    ),
+    Example("getQuotes", "one quote", QUOTES),
+    Example(
+        "getQuotes",
+        "a per-symbol error",
+        ok([{"s": "error", "n": "XYZ", "v": {"ask": 0, "bid": 0}}]),
+    ),
+    Example("getDepth", "levels", DEPTH),
+    Example("getDepth", "empty book", ok({"asks": [], "bids": []})),
     Example("authorize", "token", TOKEN),
     Example(
         "authorize", "integer-valued float expiration", changed(TOKEN, ("d", "expiration"), 1e9)
@@ -269,6 +354,19 @@ VALID: list[Example] = [
     Example("getGroups", "no groups", ok({"groups": []})),
     Example("getPermissions", "permissions", PERMISSIONS),
     Example("getPermissions", "no permission", ok({"groups": []})),
+    Example("getSymbolInfo", "every field", SYMBOL_INFO),
+    Example("getSymbolInfo", "required fields only", MINIMAL_SYMBOL_INFO),
+    Example("getSymbolInfo", "currency null as a whole", changed(SYMBOL_INFO, ("currency",), None)),
+    Example(
+        "getSymbolInfo",
+        "legacy fields are harmless",
+        changed(MINIMAL_SYMBOL_INFO, ("supported-resolutions",), [["1", "D"]]),
+    ),
+    Example(
+        "getSymbolInfo",
+        "integer-valued float pricescale",
+        changed(SYMBOL_INFO, ("pricescale", 0), 100.0),
+    ),
     *(
         Example(operation, "ErrorResponse", ERROR)
         for operation in RESPONSES
@@ -277,6 +375,18 @@ VALID: list[Example] = [
 ]
 
 INVALID: list[Example] = [
+    Example("getHistory", "missing volume", without(HISTORY, ("v",))),
+    Example("getHistory", "an envelope key as well", {**HISTORY, "d": {}}),
+    Example("getHistory", "a time as a string", changed(HISTORY, ("t",), ["1700000040"])),
+    Example("getQuotes", "no quotes", ok([])),
+    Example("getQuotes", "quote without bid", ok([{"s": "ok", "n": "EURUSD", "v": {"ask": 1.1}}])),
+    Example(
+        "getQuotes",
+        "extra key in a quote",
+        ok([{"s": "ok", "n": "EURUSD", "v": {"ask": 1.1, "bid": 1.0, "last": 1.05}}]),
+    ),
+    Example("getDepth", "a level with three numbers", ok({"asks": [[45.1, 100, 1]], "bids": []})),
+    Example("getDepth", "bids missing", ok({"asks": []})),
     # authorize / ErrorResponse / SuccessResponse
     Example("authorize", "no d", {"s": "ok"}),
     Example("authorize", "expiration missing", without(TOKEN, ("d", "expiration"))),
@@ -571,6 +681,49 @@ INVALID: list[Example] = [
     Example("getPermissions", "groups as objects", ok({"groups": [{"id": "broker_stocks"}]})),
     Example("getPermissions", "extra key in d", changed(PERMISSIONS, ("d", "user"), "demo")),
     Example("getPermissions", "d as list", ok(["broker_stocks"])),
+    # getSymbolInfo
+    Example("getSymbolInfo", "no symbol", without(SYMBOL_INFO, ("symbol",))),
+    Example("getSymbolInfo", "no currency", without(MINIMAL_SYMBOL_INFO, ("currency",))),
+    Example("getSymbolInfo", "no session", without(SYMBOL_INFO, ("session-regular",))),
+    Example("getSymbolInfo", "no symbols at all", changed(SYMBOL_INFO, ("symbol",), [])),
+    Example("getSymbolInfo", "symbol as scalar", changed(SYMBOL_INFO, ("symbol",), "SAP")),
+    Example("getSymbolInfo", "symbols wrapped in d", changed(SYMBOL_INFO, ("d",), {})),
+    Example("getSymbolInfo", "errmsg on success", changed(SYMBOL_INFO, ("errmsg",), "")),
+    Example("getSymbolInfo", "status not ok", changed(SYMBOL_INFO, ("s",), "success")),
+    Example("getSymbolInfo", "description null", changed(SYMBOL_INFO, ("description", 1), None)),
+    Example("getSymbolInfo", "type fund", changed(SYMBOL_INFO, ("type", 1), "fund")),
+    Example(
+        "getSymbolInfo",
+        "time zone outside the list",
+        changed(SYMBOL_INFO, ("timezone", 1), "Europe/Zurich"),
+    ),
+    Example(
+        "getSymbolInfo",
+        "fractional minmovement",
+        changed(SYMBOL_INFO, ("minmovement", 0), 0.25),
+        True,
+    ),
+    Example(
+        "getSymbolInfo", "pricescale as string", changed(SYMBOL_INFO, ("pricescale", 0), "100")
+    ),
+    Example("getSymbolInfo", "unknown typespec", changed(SYMBOL_INFO, ("typespecs", 1), "etf")),
+    Example(
+        "getSymbolInfo", "unknown volume type", changed(SYMBOL_INFO, ("volume-type", 3), "lots")
+    ),
+    Example(
+        "getSymbolInfo", "unknown bar source", changed(SYMBOL_INFO, ("bar-source", 0), "close")
+    ),
+    Example(
+        "getSymbolInfo",
+        "unknown bar transform",
+        changed(SYMBOL_INFO, ("bar-transform", 0), "shift"),
+    ),
+    Example("getSymbolInfo", "flag as string", changed(SYMBOL_INFO, ("has-daily", 0), "true")),
+    Example("getSymbolInfo", "ticker null", changed(SYMBOL_INFO, ("ticker", 0), None)),
+    Example(
+        "getSymbolInfo", "expiration as string", changed(SYMBOL_INFO, ("expiration", 0), "20270319")
+    ),
+    Example("getSymbolInfo", "root as number", changed(SYMBOL_INFO, ("root", 0), 7)),
 ]
 
 

@@ -10,7 +10,7 @@ import pytest
 import webtest
 
 from gateway import serving, wsgi
-from tests.conftest import DEMO
+from tests.conftest import DEMO_NO_FEED
 
 
 @pytest.fixture(autouse=True)
@@ -27,9 +27,7 @@ def _restore_logging() -> Iterator[None]:
 def _config(tmp_path: Path) -> Path:
     path = tmp_path / "gateway.yaml"
     path.write_text(
-        DEMO.read_text(encoding="utf-8").replace(
-            "sqlite:///demo.db", f"sqlite:///{tmp_path / 's.db'}"
-        ),
+        DEMO_NO_FEED.replace("sqlite:///demo.db", f"sqlite:///{tmp_path / 's.db'}"),
         encoding="utf-8",
     )
     return path

@@ -8,7 +8,11 @@ from dataclasses import dataclass
 from gateway.api.accounts import AccountsResource, InstrumentsResource
 from gateway.api.authorization import AuthorizeResource, LogoutResource
 from gateway.api.broker_config import ConfigResource, MappingResource
+from gateway.api.history import HistoryResource
+from gateway.api.market_data import DepthResource, QuotesResource, StreamQuotesResource
 from gateway.api.permissions import GroupsResource, PermissionsResource
+from gateway.api.streaming import StreamingResource
+from gateway.api.symbol_info import SymbolInfoResource
 from gateway.services import Services
 
 
@@ -35,5 +39,11 @@ ROUTES: tuple[Route, ...] = (
     Route("/accounts", (("GET", "getAccounts"),), AccountsResource),
     Route("/accounts/{account_id}/instruments", (("GET", "getInstruments"),), InstrumentsResource),
     Route("/groups", (("GET", "getGroups"),), GroupsResource),
+    Route("/symbol_info", (("GET", "getSymbolInfo"),), SymbolInfoResource),
     Route("/permissions", (("GET", "getPermissions"),), PermissionsResource),
+    Route("/history", (("GET", "getHistory"),), HistoryResource),
+    Route("/streaming", (("GET", "streaming"),), StreamingResource),
+    Route("/quotes", (("GET", "getQuotes"),), QuotesResource),
+    Route("/stream/quotes", (("GET", "streamQuotes"),), StreamQuotesResource),
+    Route("/depth", (("GET", "getDepth"),), DepthResource),
 )

@@ -14,6 +14,10 @@ from gateway.plugins.registry import Registry
 from gateway.plugins.roles import Role
 
 _DRIVER_EXTRAS = {"psycopg": "postgres", "psycopg2": "postgres", "pymysql": "mysql"}
+MAX_GROUPS = 10
+"""TradingView's limit on data groups per integration."""
+MAX_SYMBOLS_PER_GROUP = 10_000
+"""TradingView's limit on the symbols of one group."""
 
 
 def _unique(items: Iterable[Any], attr: str, path: str, ctx: Context) -> set[str]:
@@ -52,7 +56,9 @@ def check_references(cfg: GatewayConfig, ctx: Context, registry: Registry) -> No
                     f"users[{i}].groups[{j}]", f"unknown group {grp!r}{suggest(grp, groups)}"
                 )
     _check_group_prefix(cfg, ctx)
+    _check_symbols(cfg, groups, ctx)
     _check_identity(cfg, ctx, registry)
+    _check_feeds(cfg, ctx, registry)
     _check_store(cfg, ctx)
 
 
@@ -72,6 +78,65 @@ def _check_group_prefix(cfg: GatewayConfig, ctx: Context) -> None:
                 f"groups[{i}].id",
                 f"all group ids must share the prefix {prefix!r} of the first one",
             )
+
+
+def _check_symbols(cfg: GatewayConfig, groups: set[str], ctx: Context) -> None:
+    """Unique names and tickers; group membership within TradingView's limits."""
+    for i in range(MAX_GROUPS, len(cfg.groups)):
+        ctx.report_at(f"groups[{i}].id", f"TradingView allows at most {MAX_GROUPS} groups")
+    names = {s.symbol: i for i, s in reversed(list(enumerate(cfg.symbols)))}
+    seen_names: set[str] = set()
+    tickers: set[str] = set()
+    counts: dict[str, int] = {}
+    for i, sym in enumerate(cfg.symbols):
+        if sym.symbol in seen_names:
+            ctx.report_at(f"symbols[{i}].symbol", f"duplicate symbol {sym.symbol!r}")
+        seen_names.add(sym.symbol)
+        if sym.ticker is not None:
+            other = names.get(sym.ticker, i)
+            if sym.ticker in tickers:
+                ctx.report_at(f"symbols[{i}].ticker", f"duplicate ticker {sym.ticker!r}")
+            elif other != i:
+                ctx.report_at(
+                    f"symbols[{i}].ticker",
+                    f"{sym.ticker!r} is the name of symbols[{other}]: data requests would not "
+                    "know which one is meant",
+                )
+            tickers.add(sym.ticker)
+        where = f"symbols[{i}].group"
+        if not groups:
+            if sym.group is not None:
+                ctx.report_at(where, "no groups are configured: list it under groups or remove it")
+        elif sym.group is None:
+            known = ", ".join(g.id for g in cfg.groups)
+            ctx.report_at(where, f"required when groups are configured (one of {known})")
+        elif sym.group not in groups:
+            ctx.report_at(where, f"unknown group {sym.group!r}{suggest(sym.group, groups)}")
+        else:
+            counts[sym.group] = counts.get(sym.group, 0) + 1
+            if counts[sym.group] == MAX_SYMBOLS_PER_GROUP + 1:
+                ctx.report_at(
+                    where,
+                    f"group {sym.group!r} has more than {MAX_SYMBOLS_PER_GROUP} symbols "
+                    "(TradingView's limit per group)",
+                )
+
+
+def _check_feeds(cfg: GatewayConfig, ctx: Context, registry: Registry) -> None:
+    for i, name in enumerate(cfg.market.feeds):
+        where = f"market.feeds[{i}]"
+        spec = cfg.connectors.get(name)
+        if spec is None:
+            known = ", ".join(cfg.connectors) or "none"
+            ctx.report_at(
+                where, f"unknown connector {name!r}{suggest(name, cfg.connectors)} (known: {known})"
+            )
+        elif Role.MARKET_DATA not in registry.get(spec.type).roles:  # type: ignore[attr-defined]
+            ctx.report_at(
+                where, f"connector {name!r} ({spec.type}) does not have the market_data role"
+            )
+    if cfg.market.feeds and not cfg.symbols:
+        ctx.report_at("market.feeds", "market data needs symbols: list them under symbols")
 
 
 def _check_identity(cfg: GatewayConfig, ctx: Context, registry: Registry) -> None:

@@ -26,6 +26,8 @@ from gateway.config._convert import (
 from gateway.config._yaml import YMap, YNode, YScalar
 from gateway.config.accounts import Account
 from gateway.config.instruments import Instrument
+from gateway.config.market import Market
+from gateway.config.symbols import Symbol
 from gateway.config.types import Duration, OriginPattern, Secret, Text
 from gateway.config.ui import BrokerUi, non_empty
 from gateway.errors import CATALOGUE, check_override
@@ -318,6 +320,10 @@ class GatewayConfig:
     ui: BrokerUi = option(doc="Broker-wide trading UI, served as /config.", factory=BrokerUi)
     instruments: tuple[Instrument, ...] = option((), doc="Tradable instruments.")
     groups: tuple[Group, ...] = option((), doc="Data-access groups (/groups, /permissions).")
+    symbols: tuple[Symbol, ...] = option(
+        (), doc="Chart symbols for TradingView's data servers (/symbol_info)."
+    )
+    market: Market = option(doc="Market data: feeds and streaming settings.", factory=Market)
     messages: Messages = option(
         doc="Translations and rewordings of error messages, by code.", factory=_empty_messages
     )

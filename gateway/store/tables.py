@@ -33,3 +33,17 @@ login_failures = sa.Table(
     sa.Column("at", sa.Double, nullable=False),
     sa.Index("ix_gw_login_failures_key_at", "key", "at"),
 )
+
+bars = sa.Table(
+    "gw_bars",
+    metadata,
+    # One-minute bars only; every other resolution is built from them on read. The primary key
+    # doubles as the index /history reads by: (symbol, time) ranges.
+    sa.Column("symbol", sa.String(64), primary_key=True),
+    sa.Column("time", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("open", sa.Double, nullable=False),
+    sa.Column("high", sa.Double, nullable=False),
+    sa.Column("low", sa.Double, nullable=False),
+    sa.Column("close", sa.Double, nullable=False),
+    sa.Column("volume", sa.Double, nullable=False),
+)

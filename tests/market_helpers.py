@@ -1,0 +1,56 @@
+"""Helpers for market-data tests: a simple calendar, bar building from a recorded stream."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from gateway.plugins.records import Bar
+
+
+class AlwaysOpen:
+    """A 24x7 calendar in UTC (the trading day is the UTC date)."""
+
+    def is_open(self, ts: float) -> bool:
+        return True
+
+    def trading_day(self, ts: float) -> dt.date | None:
+        return dt.datetime.fromtimestamp(ts, dt.UTC).date()
+
+    def session_bounds(self, day: dt.date) -> list[tuple[int, int]]:
+        start = self.daily_bar_time(day)
+        return [(start, start + 86400)]
+
+    def daily_bar_time(self, day: dt.date) -> int:
+        return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
+
+
+def parse_lines(data: bytes) -> list[Any]:
+    """The JSON objects of a newline-delimited stream."""
+    out: list[Any] = []
+    for line in data.split(b"\n"):
+        if line:
+            out.append(json.loads(line))
+    return out
+
+
+def bars_from_trades(messages: Iterable[dict[str, Any]], stream_id: str) -> list[Bar]:
+    """TradingView's check: 1-minute bars from streamed trades (open = first, close = last,
+    high/low, volume = sum of sizes)."""
+    bars: dict[int, list[float]] = {}
+    for m in messages:
+        if m.get("f") != "t" or m["id"] != stream_id:
+            continue
+        minute = math.floor(m["t"]) // 60 * 60
+        b = bars.get(minute)
+        if b is None:
+            bars[minute] = [m["p"], m["p"], m["p"], m["p"], m["s"]]
+        else:
+            b[1] = max(b[1], m["p"])
+            b[2] = min(b[2], m["p"])
+            b[3] = m["p"]
+            b[4] += m["s"]
+    return [Bar(stream_id, t, *v) for t, v in sorted(bars.items())]
