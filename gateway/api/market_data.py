@@ -11,6 +11,7 @@ import falcon
 
 from gateway.api.accounts import account_for
 from gateway.api.history import market_of
+from gateway.config.accounts import Account
 from gateway.errors import ApiError
 from gateway.http.render import ok
 from gateway.market.pipeline import MarketRuntime
@@ -31,35 +32,64 @@ def _symbols(req: falcon.Request) -> list[str]:
     return names
 
 
-def _account(services: Services, req: falcon.Request) -> None:
+def _account(services: Services, req: falcon.Request) -> Account:
     account = req.get_param("accountId")
     if not account:
         raise ApiError("missing_field", field="accountId")
     principal: Principal = req.context.principal
-    account_for(services, principal, account)
+    return account_for(services, principal, account)
+
+
+def _sides(market: MarketRuntime, name: str) -> tuple[float, float] | None:
+    """(bid, ask) of a symbol: its quote, else its last known price for both."""
+    symbol = market.by_stream_id.get(name)
+    latest = market.quotes.get(symbol.name) if symbol else Latest()
+    if latest.quote is not None:
+        return latest.quote.bid, latest.quote.ask
+    if latest.last_price is not None:
+        return latest.last_price, latest.last_price  # only history known (market closed)
+    return None
 
 
 class _Quoting:
     def __init__(self, services: Services) -> None:
         self._s = services
         self._pip = {i.name: i.pip_value for i in services.config.instruments}
+        self._currency = {s.symbol: s.currency for s in services.config.symbols}
 
-    def quote(self, market: MarketRuntime, name: str) -> dict[str, Any]:
+    def _pip_values(
+        self, market: MarketRuntime, symbol: str, pip: float, account: Account
+    ) -> tuple[float, float]:
+        """(buy, sell) pip values in the account's currency.
+
+        ``pipValue`` is configured in the symbol's quote currency. When the account's currency
+        differs, it is converted with the feed's own FX quote of the pair (e.g. USD → EUR with
+        EURUSD), buy at one side of that quote and sell at the other, so the two differ by its
+        spread; without such a quote both are the configured value, as the spec allows when the
+        broker cannot differentiate.
+        """
+        quoted, target = self._currency.get(symbol), account.currency
+        if not quoted or not target or quoted == target:
+            return pip, pip
+        direct = _sides(market, target + quoted)  # e.g. EURUSD for a USD value, EUR account
+        if direct is not None and direct[0] > 0:
+            return pip / direct[0], pip / direct[1]
+        inverse = _sides(market, quoted + target)  # e.g. USDJPY for a USD value, JPY account
+        if inverse is not None:
+            return pip * inverse[1], pip * inverse[0]
+        return pip, pip
+
+    def quote(self, market: MarketRuntime, name: str, account: Account) -> dict[str, Any]:
         """The spec's Quotes item for a requested name (``n`` exactly as requested)."""
-        symbol = market.by_stream_id.get(name)
-        latest = market.quotes.get(symbol.name) if symbol else Latest()
-        if latest.quote is not None:
-            bid, ask = latest.quote.bid, latest.quote.ask
-        elif latest.last_price is not None:
-            bid = ask = latest.last_price  # only history known (e.g. market closed since start)
-        else:
+        sides = _sides(market, name)
+        if sides is None:
             return {"s": "error", "n": name, "v": {"ask": 0, "bid": 0}}
-        value: dict[str, Any] = {"ask": ask, "bid": bid}
+        value: dict[str, Any] = {"ask": sides[1], "bid": sides[0]}
+        symbol = market.by_stream_id.get(name)
         pip = self._pip.get(name) or (self._pip.get(symbol.name) if symbol else None)
         if pip is not None:
-            # The instrument's pipValue is configured in the account currency; without a rate
-            # source per account, buy and sell get the same value, as the spec allows.
-            value["buyPipValue"] = value["sellPipValue"] = pip
+            buy, sell = self._pip_values(market, symbol.name if symbol else name, pip, account)
+            value["buyPipValue"], value["sellPipValue"] = buy, sell
         return {"s": "ok", "n": name, "v": value}
 
 
@@ -70,10 +100,10 @@ class QuotesResource(_Quoting):
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Quotes (spec operation ``getQuotes``)."""
-        _account(self._s, req)
+        account = _account(self._s, req)
         names = _symbols(req)
         market = market_of(self._s)
-        ok(resp, [self.quote(market, n) for n in names])
+        ok(resp, [self.quote(market, n, account) for n in names])
 
 
 class DepthResource:
@@ -119,18 +149,18 @@ class StreamQuotesResource(_Quoting):
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Stream quotes (spec operation ``streamQuotes``)."""
-        _account(self._s, req)
+        account = _account(self._s, req)
         names = _symbols(req)
         market = market_of(self._s)
         resp.content_type = falcon.MEDIA_JSON
         resp.set_header("X-Accel-Buffering", "no")
         resp.set_header("Cache-Control", "no-store")
-        resp.stream = self._lines(market, names)
+        resp.stream = self._lines(market, names, account)
 
-    def _lines(self, market: MarketRuntime, names: list[str]) -> Iterator[bytes]:
+    def _lines(self, market: MarketRuntime, names: list[str], account: Account) -> Iterator[bytes]:
         ping = market.settings.heartbeat_seconds
         version = market.quotes.version
-        sent = {n: self.quote(market, n) for n in names}
+        sent = {n: self.quote(market, n, account) for n in names}
         yield _line(list(sent.values()))
         last_sent = time.monotonic()
         while True:
@@ -145,7 +175,7 @@ class StreamQuotesResource(_Quoting):
             version = new_version
             changed = []
             for name in names:
-                item = self.quote(market, name)
+                item = self.quote(market, name, account)
                 if item != sent[name]:
                     sent[name] = item
                     changed.append(item)
