@@ -198,3 +198,33 @@ def write(report: dict[str, Any], directory: Path = RESULTS_DIR) -> tuple[Path, 
     _replace(json_path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     _replace(md_path, markdown(report))
     return json_path, md_path
+
+
+def write_market(
+    document: dict[str, Any], markdown_text: str, directory: Path = RESULTS_DIR
+) -> tuple[Path, Path]:
+    """Write the market suite's ``market.json`` and ``market.md``; return their paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = directory / "market.json", directory / "market.md"
+    _replace(json_path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    _replace(md_path, markdown_text)
+    return json_path, md_path
+
+
+def write_all(
+    http_report: dict[str, Any],
+    market_document: dict[str, Any],
+    market_markdown: str,
+    directory: Path = RESULTS_DIR,
+) -> tuple[Path, Path]:
+    """``--suite all``: ``latest.*`` hold both suites, ``market.*`` the market suite alone.
+
+    ``latest.json`` is the HTTP suite's document with the market document under ``"market"``
+    (so that readers of the HTTP fields see no change); ``latest.md`` is both pages in turn.
+    """
+    write_market(market_document, market_markdown, directory)
+    json_path, md_path = directory / "latest.json", directory / "latest.md"
+    combined = {**http_report, "market": market_document}
+    _replace(json_path, json.dumps(combined, indent=2, ensure_ascii=False) + "\n")
+    _replace(md_path, markdown(http_report) + "\n" + market_markdown)
+    return json_path, md_path

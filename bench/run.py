@@ -5,6 +5,9 @@ Serves the hello app (:mod:`bench.hello`) and the demo gateway (a throwaway copy
 ports under the same gunicorn settings, then loads, one after the other: ``GET /hello``,
 ``GET /accounts`` with a bearer token, ``POST /authorize`` and ``GET /hello`` again. Results go
 to ``bench/results/latest.json`` and ``latest.md`` and the table is printed.
+
+``--suite market`` runs the market-data suite (:mod:`bench.market`) instead, into
+``market.json`` and ``market.md``; ``--suite all`` runs both and combines them in ``latest.*``.
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import loadgen, report, servers
+from bench import loadgen, market, report, servers
 from bench.hello import PATH as HELLO_PATH
 from bench.hello import gunicorn_options
 from bench.loadgen import Generator, LoadResult, Request
+from bench.market_report import markdown as market_markdown
 from bench.report import Measurement
 
 LOGIN = "demo"
@@ -112,6 +116,15 @@ def parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="where latest.json and latest.md go (default bench/results)",
     )
+    p.add_argument(
+        "--suite",
+        choices=("http", "market", "all"),
+        default="http",
+        help="http: requests/s (this suite, latest.*); market: streaming latency, /history and "
+        "streaming memory (bench.market, market.*); all: both, combined in latest.* "
+        "(default http)",
+    )
+    market.add_arguments(p)
     return p
 
 
@@ -169,6 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = parser()
     args = p.parse_args(argv)
     signal.signal(signal.SIGTERM, _terminated)
+    if args.suite == "market":
+        return market.run_and_write(args)
     try:
         generator = loadgen.choose(args.loadgen)
     except RuntimeError as exc:
@@ -246,8 +261,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings=settings,
         rounds=rounds,
     )
-    json_path, md_path = report.write(document, args.output)
-    print(report.markdown(document), end="")
+    market_status = 0
+    if args.suite == "all":
+        try:
+            market_status, market_document = market.run(args)
+        except KeyboardInterrupt:
+            _say("interrupted; servers stopped")
+            return 130
+        market_text = market_markdown(market_document)
+        json_path, md_path = report.write_all(document, market_document, market_text, args.output)
+        print(report.markdown(document) + "\n" + market_text, end="")
+    else:
+        json_path, md_path = report.write(document, args.output)
+        print(report.markdown(document), end="")
     _say(f"written: {json_path} and {md_path}")
     failed = [e for e in document["summary"] if e["errors"] or not e["successes"]]
     for entry in failed:
@@ -255,7 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"warning: {entry['label']}: {entry['successes']} successes, "
             f"{entry['errors']} errors {entry['error_kinds']}"
         )
-    return 1 if failed else 0
+    return max(1 if failed else 0, market_status)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,6 +9,7 @@ from typing import Any
 
 import falcon
 import falcon.media
+import orjson
 
 from gateway.api.routes import ROUTES, Route
 from gateway.auth.throttle import Throttle
@@ -103,9 +102,7 @@ def build(
         cors_enable=False,
     )
     app.req_options.strip_url_path_trailing_slash = True
-    compact = falcon.media.JSONHandler(
-        dumps=functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":")),
-    )
+    compact = falcon.media.JSONHandler(dumps=orjson.dumps, loads=orjson.loads)
     app.resp_options.media_handlers[falcon.MEDIA_JSON] = compact
     install_error_handlers(app, services.messages)
     for route in ROUTES:

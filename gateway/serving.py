@@ -12,7 +12,7 @@ from gateway.app import create_app
 from gateway.config.loader import ConfigError, load_config
 from gateway.config.model import GatewayConfig
 from gateway.logs import configure_logging
-from gateway.wsgi import parse_vars
+from gateway.wsgi import parse_vars, settle_memory
 
 GUNICORN_DEFAULTS: dict[str, Any] = {
     # Threads keep a worker answering while some of its threads hold long-lived streams.
@@ -46,7 +46,9 @@ class GatewayApplication(BaseApplication):  # type: ignore[misc]
     def load(self) -> Any:
         """Build the app; called in each worker after fork."""
         configure_logging()
-        return create_app(self._gateway_config)
+        app = create_app(self._gateway_config)
+        settle_memory()
+        return app
 
 
 def validate_from_environment() -> GatewayConfig:

@@ -6,6 +6,7 @@ Reads the configuration path from ``GATEWAY_CONFIG`` (and template variables fro
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -26,6 +27,16 @@ def parse_vars(text: str) -> dict[str, str]:
     return out
 
 
+def settle_memory() -> None:
+    """After the app is built: move everything alive into the GC's permanent generation.
+
+    The configuration, routes and caches live as long as the worker; without this, every full
+    collection walks them again, which shows as tens of milliseconds in request tail latency.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def create() -> falcon.App[falcon.Request, falcon.Response]:
     """Load the configuration named by the environment and build the app."""
     path = os.environ.get("GATEWAY_CONFIG")
@@ -38,4 +49,6 @@ def create() -> falcon.App[falcon.Request, falcon.Response]:
         sys.stderr.write(f"{exc}\n")
         raise SystemExit(1) from None
     configure_logging()
-    return create_app(config)
+    app = create_app(config)
+    settle_memory()
+    return app

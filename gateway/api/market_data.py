@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import falcon
+import orjson
 
 from gateway.api.accounts import account_for
 from gateway.api.history import market_of
@@ -185,4 +185,4 @@ class StreamQuotesResource(_Quoting):
 
 
 def _line(message: object) -> bytes:
-    return json.dumps(message, separators=(",", ":")).encode() + b"\n"
+    return orjson.dumps(message) + b"\n"

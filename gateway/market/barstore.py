@@ -60,22 +60,35 @@ class BarStore:
 
     def range(self, symbol: str, start: int, end: int) -> list[Bar]:
         """Bars with ``start <= time <= end``, ascending."""
+        return [Bar(symbol, int(r[0]), *r[1:]) for r in self.range_rows(symbol, start, end)]
+
+    def last(self, symbol: str, end: int, count: int) -> list[Bar]:
+        """The ``count`` latest bars with ``time <= end``, ascending."""
+        return [Bar(symbol, int(r[0]), *r[1:]) for r in self.last_rows(symbol, end, count)]
+
+    def range_rows(self, symbol: str, start: int, end: int) -> Sequence[Any]:
+        """Rows ``(time, open, high, low, close, volume)`` with ``start <= time <= end``.
+
+        Ascending; the /history hot path, without an object per bar.
+        """
         query = (
             sa.select(*_COLUMNS)
             .where(bars.c.symbol == symbol, bars.c.time >= start, bars.c.time <= end)
             .order_by(bars.c.time)
         )
-        return self._fetch(symbol, query)
+        with self._db.engine.connect() as conn:
+            return conn.execute(query).all()
 
-    def last(self, symbol: str, end: int, count: int) -> list[Bar]:
-        """The ``count`` latest bars with ``time <= end``, ascending."""
+    def last_rows(self, symbol: str, end: int, count: int) -> Sequence[Any]:
+        """The ``count`` latest rows with ``time <= end``, ascending."""
         query = (
             sa.select(*_COLUMNS)
             .where(bars.c.symbol == symbol, bars.c.time <= end)
             .order_by(bars.c.time.desc())
             .limit(count)
         )
-        return list(reversed(self._fetch(symbol, query)))
+        with self._db.engine.connect() as conn:
+            return list(reversed(conn.execute(query).all()))
 
     def latest_before(self, symbol: str, time: int) -> int | None:
         """The time of the newest bar strictly before ``time``."""
@@ -85,8 +98,3 @@ class BarStore:
         with self._db.engine.connect() as conn:
             value = conn.execute(query).scalar()
         return None if value is None else int(value)
-
-    def _fetch(self, symbol: str, query: Any) -> list[Bar]:
-        with self._db.engine.connect() as conn:
-            rows: Sequence[Any] = conn.execute(query).all()
-        return [Bar(symbol, int(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in rows]

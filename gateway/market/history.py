@@ -136,6 +136,11 @@ def daily_bars(store: BarStore, calendar: Calendar, req: HistoryRequest, now: fl
     return out
 
 
+def _columns(rows: Sequence[Any]) -> dict[str, Any]:
+    t, o, h, low, c, v = (list(col) for col in zip(*rows, strict=True))
+    return {"s": "ok", "t": t, "o": o, "h": h, "l": low, "c": c, "v": v}
+
+
 def answer(
     store: BarStore,
     calendar: Calendar,
@@ -145,10 +150,17 @@ def answer(
 ) -> dict[str, Any]:
     """The /history response for a request."""
     if req.resolution == "1":
-        bars = minute_bars(store, req, now)
+        # The hot path (TradingView back-fills minute by minute): rows straight into columns.
+        end = min(req.end, int(now))
+        if req.countback is not None:
+            rows = store.last_rows(req.symbol, end, req.countback)
+        else:
+            rows = store.range_rows(req.symbol, req.start, end) if req.start <= end else []
+        if rows:
+            return _columns(rows)
     else:
         bars = daily_bars(store, calendar, req, now)
-    if bars:
-        return bars_answer(bars)
+        if bars:
+            return bars_answer(bars)
     first = req.start if req.countback is None else req.end
     return empty_answer(spec, store.latest_before(req.symbol, first))

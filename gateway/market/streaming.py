@@ -8,12 +8,13 @@ only appends) nor grow memory without bound.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import math
 import threading
 from collections import deque
 from collections.abc import Callable, Generator, Mapping
+
+import orjson
 
 from gateway.market.builder import Ohlcv
 from gateway.plugins.records import Quote, Tick, Trade
@@ -22,7 +23,7 @@ log = logging.getLogger("gateway.market")
 
 
 def _line(message: Mapping[str, object]) -> bytes:
-    return json.dumps(message, separators=(",", ":")).encode() + b"\n"
+    return orjson.dumps(message) + b"\n"
 
 
 class Subscriber:

@@ -1,0 +1,281 @@
+"""``python -m bench.market`` (or ``python -m bench.run --suite market``): market-data figures.
+
+Three measurements in one run, each against a baseline measured in the same run:
+
+1. **Tick-to-client latency on /streaming** with 16 and 64 connections: a synthetic tick file
+   replayed by ``gateway serve`` (csv_replay with a fixed start), every tick's arrival minus its
+   scheduled publish time, against a trivial chunked stream (:mod:`bench.market_echo`) under the
+   same gunicorn settings (:mod:`bench.market_stream`).
+2. **/history of one day (1440 bars) from a 10-million-bar store** on SQLite and PostgreSQL,
+   through HTTP and in process, against the raw SQL query (:mod:`bench.market_history`).
+3. **Memory per idle /streaming connection**: the worker's RSS with 0 to 1000 streams open
+   (:mod:`bench.market_memory`).
+
+The parts themselves are in :mod:`bench.market_parts`. Results go to
+``bench/results/market.json`` and ``market.md``; the tables are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import signal
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from bench import report
+from bench.market_parts import history_part, memory_part, say, streaming_part
+from bench.market_report import markdown
+from gateway.serving import GUNICORN_DEFAULTS
+
+PARTS = ("streaming", "history", "memory")
+DEFAULT_POSTGRES = os.environ.get(
+    "GATEWAY_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/gateway_bench"
+)
+THREADS = int(GUNICORN_DEFAULTS["threads"])
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected numbers separated by commas: {text!r}"
+        ) from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive numbers: {text!r}")
+    return values
+
+
+def _parts(text: str) -> tuple[str, ...]:
+    values = tuple(v.strip() for v in text.split(",") if v.strip())
+    unknown = set(values) - set(PARTS)
+    if unknown or not values:
+        raise argparse.ArgumentTypeError(f"parts are {', '.join(PARTS)}; got {text!r}")
+    return values
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The market suite's options (shared with ``python -m bench.run``)."""
+    g = p.add_argument_group("market suite (see bench/README.md)")
+    g.add_argument(
+        "--parts",
+        type=_parts,
+        default=PARTS,
+        metavar="LIST",
+        help="what to measure (default streaming,history,memory)",
+    )
+    g.add_argument(
+        "--stream-connections",
+        type=_counts,
+        default=(16, 64),
+        metavar="LIST",
+        help="simultaneous /streaming connections per run (default 16,64)",
+    )
+    g.add_argument(
+        "--stream-seconds",
+        type=_positive,
+        default=8.0,
+        metavar="S",
+        help="measured seconds of ticks per run (default 8)",
+    )
+    g.add_argument(
+        "--stream-rate",
+        type=_positive,
+        default=200.0,
+        metavar="N",
+        help="ticks per second, all symbols together (default 200)",
+    )
+    g.add_argument(
+        "--stream-symbols",
+        type=int,
+        default=4,
+        metavar="N",
+        help="symbols of the synthetic feed (default 4)",
+    )
+    g.add_argument(
+        "--stream-lead",
+        type=_positive,
+        default=3.0,
+        metavar="S",
+        help="seconds from starting the gateway to its replay's start (default 3)",
+    )
+    g.add_argument(
+        "--history-bars",
+        type=int,
+        default=10_000_000,
+        metavar="N",
+        help="one-minute bars in the store (default 10000000)",
+    )
+    g.add_argument(
+        "--history-requests",
+        type=int,
+        default=300,
+        metavar="N",
+        help="one-day windows read by each reader (default 300)",
+    )
+    g.add_argument(
+        "--history-rounds",
+        type=int,
+        default=3,
+        metavar="N",
+        help="interleaved rounds of raw, in-process and HTTP reads (default 3)",
+    )
+    g.add_argument(
+        "--postgres-url",
+        default=DEFAULT_POSTGRES,
+        metavar="URL",
+        help="database for the PostgreSQL store, created if missing (default "
+        "$GATEWAY_BENCH_POSTGRES or postgresql+psycopg://postgres@127.0.0.1:5432/"
+        "gateway_bench)",
+    )
+    g.add_argument("--no-postgres", action="store_true", help="measure /history on SQLite only")
+    g.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=Path(tempfile.gettempdir()),
+        metavar="DIR",
+        help="where the SQLite bar store is cached between runs (default: the temporary directory)",
+    )
+    g.add_argument(
+        "--memory-connections",
+        type=_counts,
+        default=(200, 1000),
+        metavar="LIST",
+        help="idle streams on the many-threads server (default 200,1000)",
+    )
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m bench.market``."""
+    p = argparse.ArgumentParser(
+        prog="python -m bench.market",
+        description="Market-data latency, /history cost and streaming memory, as ratios to "
+        "baselines measured in the same run.",
+    )
+    add_arguments(p)
+    p.add_argument(
+        "--output",
+        type=Path,
+        default=report.RESULTS_DIR,
+        metavar="DIR",
+        help="where market.json and market.md go (default bench/results)",
+    )
+    return p
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+NOTES = [
+    "Every figure is compared with a baseline measured in the same run; the machine is shared "
+    "and noisy, so compare ratios between runs, not milliseconds.",
+    "Streaming: the client (one thread, epoll, raw sockets, chunked decoding; JSON parsed only "
+    "after each run) shares the CPUs with the server. Latency = wall time of the recv that "
+    "completed a message − the tick's scheduled publish time (replay start + offset; streamed "
+    "`t` is whole seconds, so ticks are matched by their unique sizes). The baseline is a bare "
+    "Falcon app under the same gunicorn settings (1 worker, gthread) whose connection threads "
+    "sleep until each line is due; its runs before and after the gateway's are averaged. "
+    "Messages later than 1 s count as missing.",
+    "History: the store is generated in the database and cached (SQLite under the temporary "
+    "directory, PostgreSQL in its own database); the first reader (raw) reads every window "
+    "once before timing so that all readers find the same pages cached. Raw = the SELECT of "
+    "BarStore.range through the driver (sqlite3 / psycopg, autocommit), rows fetched. "
+    "In-process = gateway.market.history.answer() on a BarStore (SQLAlchemy, Bar objects, the "
+    "response dict). HTTP = GET /history on `gateway serve`, one keep-alive connection, body "
+    "read but not parsed (so it includes JSON encoding, gunicorn and the access log).",
+    f"Memory: VmRSS of the single gunicorn worker, median of 3 readings after the streams "
+    f"received their first heartbeat. gthread serves each stream on a thread of its own: with "
+    f"GUNICORN_DEFAULTS (threads={THREADS}) at most {THREADS} streams run per worker and "
+    "further connections are accepted but wait without an answer (the `(streaming)` count "
+    "shows it). `gateway serve` cannot change the threads, so the larger counts use the "
+    "container's way, `gunicorn -c config/gunicorn.conf.py --threads N` with GATEWAY_CONFIG.",
+]
+
+
+def run(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
+    """Measure the selected parts; the exit status and the JSON document.
+
+    Status: 0 when everything was measured and every check passed, 1 when a check failed (a
+    connection missed ticks), 2 when a part could not be measured (its error is recorded).
+    """
+    began = time.monotonic()
+    status = 0
+    document: dict[str, Any] = {
+        "suite": "market",
+        "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count() or 1,
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "settings": {
+            "gunicorn": f"{GUNICORN_DEFAULTS['worker_class']}, 1 worker × {THREADS} threads",
+        },
+    }
+    steps: dict[str, Callable[[argparse.Namespace, Path], dict[str, Any]]] = {
+        "streaming": streaming_part,
+        "history": history_part,
+        "memory": memory_part,
+    }
+    with tempfile.TemporaryDirectory(prefix="gateway-bench-market-") as tmp:
+        for name in PARTS:
+            if name not in args.parts:
+                continue
+            (Path(tmp) / name).mkdir()
+            started = time.monotonic()
+            try:
+                document[name] = steps[name](args, Path(tmp) / name)
+            except (RuntimeError, OSError) as exc:
+                say(f"{name}: not measured: {exc}")
+                document[name] = {"error": str(exc)}
+                status = 2
+            document[name]["elapsed_s"] = round(time.monotonic() - started, 1)
+            say(f"{name}: {document[name]['elapsed_s']:g} s")
+    streams = document.get("streaming", {}).get("summary", [])
+    if status == 0 and not all(r["complete"] and r["baseline_complete"] for r in streams):
+        status = 1
+    document["elapsed_s"] = round(time.monotonic() - began, 1)
+    document["notes"] = NOTES
+    return status, document
+
+
+def _terminated(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # unwinds through the finally blocks that stop the servers
+
+
+def run_and_write(args: argparse.Namespace) -> int:
+    """Run the suite, write ``market.json`` and ``market.md``, print the tables; the status."""
+    try:
+        status, document = run(args)
+    except KeyboardInterrupt:
+        say("interrupted; servers stopped")
+        return 130
+    text = markdown(document)
+    paths = report.write_market(document, text, args.output)
+    print(text, end="")
+    say(f"written: {paths[0]} and {paths[1]}")
+    return status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m bench.market``."""
+    args = parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminated)
+    return run_and_write(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
