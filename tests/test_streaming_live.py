@@ -196,3 +196,68 @@ def test_history_equals_bars_built_from_the_streamed_trades(recording: Recording
         assert stored == built, f"{symbol}: history differs from the streamed trades"
         compared += len(built)
     assert compared >= len(recording.open_ids)
+
+
+# --- TradingView's history tests against the same live demo (its replayed back-fill) ---------
+
+
+def _history(recording: Recording, **params: object) -> dict[str, Any]:
+    body: dict[str, Any] = recording.gateway.get(
+        "/history", symbol="BTC/USD", **{"resolution": "1", **params}
+    )
+    assert body["s"] == "ok", body
+    return body
+
+
+@pytest.mark.slow
+def test_live_history_bounds_order_and_repeatability(recording: Recording) -> None:
+    # A 50-minute window whose first and last minutes have bars (idle minutes have none).
+    around = math.floor(recording.started / 60) * 60 - 3600  # inside the imported back-fill
+    times = set(_history(recording, **{"from": around - 7200, "to": around})["t"])
+    end = next(t for t in sorted(times, reverse=True) if t - 49 * 60 in times)
+    window = _history(recording, **{"from": end - 49 * 60, "to": end})
+    assert window["t"][0] == end - 49 * 60 and window["t"][-1] == end  # both bounds included
+    assert len(window["t"]) <= 50 and all(t in times for t in window["t"])
+    assert all(a < b for a, b in zip(window["t"], window["t"][1:], strict=False))
+    assert _history(recording, **{"from": end - 49 * 60, "to": end}) == window
+    exact = _history(recording, **{"from": end, "to": end})
+    assert exact["t"] == [end] and exact["c"] == window["c"][-1:]
+
+
+@pytest.mark.slow
+def test_live_history_short_queries_equal_one_large(recording: Recording) -> None:
+    start = math.floor(recording.started / 60) * 60 - 3 * 3600
+    large = _history(recording, **{"from": start, "to": start + 200 * 60 - 1})
+    joined: dict[str, list[Any]] = {k: [] for k in "tohlcv"}
+    for i in range(10):
+        part = _history(recording, **{"from": start + i * 1200, "to": start + (i + 1) * 1200 - 1})
+        for k in joined:
+            joined[k] += part[k]
+    assert joined == {k: large[k] for k in "tohlcv"} and len(large["t"]) > 100
+
+
+@pytest.mark.slow
+def test_live_history_countback_and_future(recording: Recording) -> None:
+    end = math.floor(recording.started / 60) * 60 - 600
+    counted = _history(recording, to=end, countback=10)
+    before = _history(recording, **{"from": end - 7200, "to": end})
+    assert counted["t"] == before["t"][-10:]  # exactly the 10 latest bars up to `to`
+    future = _history(recording, **{"from": end, "to": int(time.time()) + 86400})
+    assert future["t"] and max(future["t"]) < time.time()
+
+
+@pytest.mark.slow
+def test_live_daily_bars_match_their_sessions_minute_bars(recording: Recording) -> None:
+    yesterday = math.floor(recording.started / 86400) * 86400 - 86400  # 00:00 UTC, 24x7 pair
+    daily = _history(recording, resolution="1D", **{"from": yesterday, "to": yesterday})
+    minutes = _history(recording, **{"from": yesterday, "to": yesterday + 86399})
+    assert daily["t"] == [yesterday]
+    assert daily["o"] == minutes["o"][:1] and daily["c"] == minutes["c"][-1:]
+    assert daily["h"] == [max(minutes["h"])] and daily["l"] == [min(minutes["l"])]
+    assert daily["v"][0] == pytest.approx(sum(minutes["v"]))
+
+
+@pytest.mark.slow
+def test_live_empty_range_before_the_first_bar(recording: Recording) -> None:
+    body = _history(recording, **{"from": 0, "to": 86400})
+    assert body == {"s": "ok", "t": [], "o": [], "h": [], "l": [], "c": [], "v": []}
