@@ -52,14 +52,15 @@ def copy_demo(source_dir: Path, tmp_path: Path) -> Path:
 
 
 @contextmanager
-def serve(config: Path) -> Iterator[LiveGateway]:
+def serve(config: Path, workers: int | None = None) -> Iterator[LiveGateway]:
     """Serve ``config`` until the block ends; fail with the log if it does not come up."""
     port = free_port()
+    extra = ["--workers", str(workers)] if workers else []
     log = config.parent / f"gateway-{port}.log"
     with log.open("wb") as sink:
         proc = subprocess.Popen(
             [sys.executable, "-m", "gateway.cli", "serve", str(config),
-             "--bind", f"127.0.0.1:{port}"],
+             "--bind", f"127.0.0.1:{port}", *extra],
             stdout=sink, stderr=subprocess.STDOUT, env={**os.environ},
         )  # fmt: skip
     live = LiveGateway(port, log)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,14 +17,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DEMO, DEMO_NO_FEED
+from tests.live_gateway import free_port
+from tests.live_gateway import serve as live_serve
 from tests.servers import POSTGRES_URL, require, reset_gateway_tables
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def call(
@@ -45,45 +38,9 @@ def call(
 
 @contextmanager
 def serve(config: Path) -> Iterator[str]:
-    port = free_port()
-    log = config.parent / f"gateway-{port}.log"
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gateway.cli",
-                "serve",
-                str(config),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "2",
-            ],
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            env={**os.environ},
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/mapping", timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    output = log.read_text(errors="replace")
-                    raise AssertionError(f"gateway did not start:\n{output}") from None
-                time.sleep(0.2)
-        yield base
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    """Two workers on ``config``; yields the base URL."""
+    with live_serve(config, workers=2) as live:
+        yield f"http://127.0.0.1:{live.port}"
 
 
 def config_with_store(tmp_path: Path, url: str) -> Path:
