@@ -108,6 +108,24 @@ def test_quote_requests_are_checked(market: Market, params: dict[str, str], errm
     }
 
 
+@pytest.mark.parametrize(
+    ("url", "errmsg"),
+    [
+        ("/stream/quotes?symbols=EURUSD", "Missing required field: accountId."),
+        ("/stream/quotes?accountId=DEMO-USD", "Missing required field: symbols."),
+        ("/stream/quotes?accountId=DEMO-XXX&symbols=EURUSD", "Unknown account: DEMO-XXX."),
+        ("/depth?accountId=DEMO-USD", "Missing required field: symbol."),
+        ("/depth?accountId=%27%20OR%201%3D1&symbol=EURUSD", "Unknown account: ' OR 1=1."),
+    ],
+)
+def test_stream_quotes_and_depth_check_their_parameters(
+    market: Market, url: str, errmsg: str
+) -> None:
+    app, _, _, token = market
+    resp = app.get(url, headers=bearer(token))
+    assert resp.json == {"s": "error", "errmsg": errmsg}
+
+
 def test_quotes_and_depth_need_a_trading_token(market: Market) -> None:
     app = market[0]
     for url in (

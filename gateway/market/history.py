@@ -76,16 +76,6 @@ def bars_answer(bars: Sequence[Bar]) -> dict[str, Any]:
     }
 
 
-def minute_bars(store: BarStore, req: HistoryRequest, now: float) -> list[Bar]:
-    """Stored (closed) minute bars: ``from <= t <= to``, or the last ``countback`` up to ``to``."""
-    end = min(req.end, int(now))
-    if req.countback is not None:
-        return store.last(req.symbol, end, req.countback)
-    if req.start > end:
-        return []
-    return store.range(req.symbol, req.start, end)
-
-
 def _aggregate(symbol: str, day_time: int, bars: Iterable[Bar]) -> Bar | None:
     items = list(bars)
     if not items:
