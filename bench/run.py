@@ -7,7 +7,9 @@ ports under the same gunicorn settings, then loads, one after the other: ``GET /
 to ``bench/results/latest.json`` and ``latest.md`` and the table is printed.
 
 ``--suite market`` runs the market-data suite (:mod:`bench.market`) instead, into
-``market.json`` and ``market.md``; ``--suite all`` runs both and combines them in ``latest.*``.
+``market.json`` and ``market.md``; ``--suite trading`` the trading suite (:mod:`bench.trading`),
+into ``trading.json`` and ``trading.md``; ``--suite all`` runs the three and combines them in
+``latest.*``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import loadgen, market, report, servers
+from bench import loadgen, market, report, servers, trading, trading_report
 from bench.hello import PATH as HELLO_PATH
 from bench.hello import gunicorn_options
 from bench.loadgen import Generator, LoadResult, Request
@@ -118,13 +120,14 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--suite",
-        choices=("http", "market", "all"),
+        choices=("http", "market", "trading", "all"),
         default="http",
         help="http: requests/s (this suite, latest.*); market: streaming latency, /history and "
-        "streaming memory (bench.market, market.*); all: both, combined in latest.* "
-        "(default http)",
+        "streaming memory (bench.market, market.*); trading: order placement and GET /orders "
+        "(bench.trading, trading.*); all: the three, combined in latest.* (default http)",
     )
     market.add_arguments(p)
+    trading.add_arguments(p)
     return p
 
 
@@ -184,6 +187,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminated)
     if args.suite == "market":
         return market.run_and_write(args)
+    if args.suite == "trading":
+        trading_status, _document, trading_text = trading.run_and_write(args)
+        print(trading_text, end="")
+        return trading_status
     try:
         generator = loadgen.choose(args.loadgen)
     except RuntimeError as exc:
@@ -261,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings=settings,
         rounds=rounds,
     )
-    market_status = 0
+    market_status = trading_status = 0
     if args.suite == "all":
         try:
             market_status, market_document = market.run(args)
@@ -269,8 +276,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             _say("interrupted; servers stopped")
             return 130
         market_text = market_markdown(market_document)
-        json_path, md_path = report.write_all(document, market_document, market_text, args.output)
-        print(report.markdown(document) + "\n" + market_text, end="")
+        # Written to trading.* here; a run that could not be made is reported, not combined.
+        trading_status, trading_document, trading_text = trading.run_and_write(args)
+        if trading_status == 130:
+            return 130
+        combined = {**document, "trading": trading_document} if trading_document else document
+        json_path, md_path = report.write_all(combined, market_document, market_text, args.output)
+        pages = report.markdown(document) + "\n" + market_text
+        if trading_text:
+            pages += "\n" + trading_text
+            trading_report.replace(md_path, pages)
+        print(pages, end="")
     else:
         json_path, md_path = report.write(document, args.output)
         print(report.markdown(document), end="")
@@ -281,7 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"warning: {entry['label']}: {entry['successes']} successes, "
             f"{entry['errors']} errors {entry['error_kinds']}"
         )
-    return max(1 if failed else 0, market_status)
+    return max(1 if failed else 0, market_status, trading_status)
 
 
 if __name__ == "__main__":

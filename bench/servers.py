@@ -40,15 +40,17 @@ def throwaway_demo_config(directory: Path, source: Path = DEMO_CONFIG) -> Path:
     """Copy the demo configuration into ``directory`` with its SQLite store there too.
 
     The repository's ``demo.db`` is never touched: the copy's ``store.url`` is an absolute
-    ``sqlite:///`` URL of a file in ``directory``. The copy has no market-data feed: this suite
-    measures request handling, and a feed would make ``gateway serve`` run one worker where the
-    hello app runs several (the market suite measures market data).
+    ``sqlite:///`` URL of a file in ``directory``. The copy has no market-data feed and so no
+    paper venue: this suite measures request handling, and a feed would make ``gateway serve``
+    run one worker where the hello app runs several (the market and trading suites measure
+    those).
     """
     data = yaml.safe_load(source.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise ValueError(f"{source}: expected a mapping at the top")
     data.pop("connectors", None)
     data.pop("market", None)
+    data.pop("trading", None)  # its venue is one of the connectors removed above
     store = data.get("store")
     url = f"sqlite:///{(directory / 'bench.db').resolve()}"
     data["store"] = {**(store if isinstance(store, dict) else {}), "url": url}

@@ -22,9 +22,10 @@ from gateway.http.middleware import AUTH_KINDS, AuthMiddleware, ContextMiddlewar
 from gateway.http.render import Messages, install_error_handlers
 from gateway.market.setup import build_market, feeds_of
 from gateway.plugins.registry import Registry
-from gateway.plugins.roles import ConnectorContext, Identity
+from gateway.plugins.roles import ConnectorContext, Identity, MarketView
 from gateway.services import Services
 from gateway.store.database import Database
+from gateway.trading.setup import build_trading, market_view
 
 
 @dataclass
@@ -48,9 +49,13 @@ class Gateway:
             connector.start()
         if market is not None:
             market.start(feeds)
+        if self.services.trading is not None:
+            self.services.trading.start()  # after the venue: it hands the venue its orders
 
     def close(self) -> None:
         """Stop the pipeline and the connectors and close the store's connections."""
+        if self.services.trading is not None:
+            self.services.trading.stop()
         if self.services.market is not None:
             self.services.market.stop()
         for connector in self.services.connectors.values():
@@ -58,12 +63,14 @@ class Gateway:
         self.services.database.dispose()
 
 
-def build_connectors(config: GatewayConfig, registry: Registry) -> dict[str, Any]:
+def build_connectors(
+    config: GatewayConfig, registry: Registry, market: MarketView | None = None
+) -> dict[str, Any]:
     """Instantiate every configured connector (cheap: nothing opens before start())."""
     built: dict[str, Any] = {}
     for name, spec in config.connectors.items():
         cls = registry.get(spec.type)
-        built[name] = cls(spec.options, ConnectorContext(name, config.base_dir, built))
+        built[name] = cls(spec.options, ConnectorContext(name, config.base_dir, built, market))
     return built
 
 
@@ -76,11 +83,13 @@ def build(
 ) -> Gateway:
     """Wire a gateway from a validated configuration."""
     registry = Registry.discover() if registry is None else registry
-    connectors = build_connectors(config, registry)
+    database = Database(config.store.url.reveal())
+    market = build_market(config, database, clock)
+    view = market_view(config, market, clock)
+    connectors = build_connectors(config, registry, view)
     identity: Identity = (
         connectors[config.auth.identity] if config.auth.identity else ConfiguredUsers(config.users)
     )
-    database = Database(config.store.url.reveal())
     services = Services(
         config=config,
         database=database,
@@ -91,7 +100,8 @@ def build(
         clock=clock,
         proxies=parse_networks(config.server.trusted_proxies),
         connectors=connectors,
-        market=build_market(config, database, clock),
+        market=market,
+        trading=build_trading(config, database, market, view, connectors, clock),
     )
     app: falcon.App[falcon.Request, falcon.Response] = falcon.App(
         middleware=[

@@ -95,12 +95,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"{args.config}: OK — {config.broker.name}, spec {config.broker.spec}")
     print("\nroutes:")
     base = config.server.base_path
+    width = max(len(base + route.path) for route in gateway.routes) + 2
     for route in gateway.routes:
         for method, operation in route.operations:
             auth = route.auth or "public"
             if route.auth == "data" and config.auth.data.mode == "none":
                 auth = "public (data auth off)"
-            print(f"  {method:<7}{base + route.path:<42}{auth:<24}{operation}")
+            print(f"  {method:<7}{base + route.path:<{width}}{auth:<24}{operation}")
     print("\nconnectors:")
     if not gateway.services.connectors:
         print("  (none)")

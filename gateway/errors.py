@@ -27,6 +27,33 @@ CATALOGUE: Mapping[str, str] = MappingProxyType({
     "unsupported_resolution": "Unsupported resolution {resolution}: use 1 or 1D.",
     "invalid_range": "Invalid range: from {start} is after to {end}.",
     "no_market_data": "Market data is not configured on this server.",
+    "trading_unavailable": "Trading is not configured on this server.",
+    "not_supported": "{feature} is not available for this account.",
+    "unknown_instrument": "Unknown instrument: {instrument}.",
+    "unknown_order": "Unknown order: {order}.",
+    "unknown_position": "Unknown position: {position}.",
+    "order_final": "Order {order} is already {state}.",
+    "order_type_disabled": "{type} orders are not available for this account.",
+    "qty_out_of_range": "Quantity {qty} is outside the allowed range {min} to {max}.",
+    "qty_step": "Quantity {qty} is not a multiple of {step}.",
+    "price_tick": "{field} {price} is not a multiple of the tick size {tick}.",
+    "price_side": "{field} {price} must be {relation} the current price {current}.",
+    "price_rule": "{field} {price} must be within {min}% to {max}% of {reference} {current}.",
+    "bracket_side": "{field} {price} must be {relation} the order price {reference}.",
+    "bracket_conflict": "Send only one of stopLoss, trailingStopPips and guaranteedStop.",
+    "no_price": "There is no price for {instrument} yet. Please try again in a moment.",
+    "insufficient_margin": (
+        "Not enough margin: this order needs {required} {currency}, "
+        "{available} {currency} is available."
+    ),
+    "close_amount": "The amount to close must be more than 0 and at most the position's {qty}.",
+    "market_closed": "The market for {instrument} is closed.",
+    "rejected": "The order was rejected: {reason}",
+    "preview_expired": (
+        "The order preview has expired or does not match the order. Please preview again."
+    ),
+    "leverage_range": "Leverage {leverage} is outside {min} to {max} in steps of {step}.",
+    "unknown_transaction": "Unknown transaction: {transaction}.",
     "internal_error": "Something went wrong on the broker's server. Please try again.",
     "unavailable": "The service is temporarily unavailable. Please try again.",
 })  # fmt: skip

@@ -13,6 +13,7 @@ from gateway.http.render import Messages
 from gateway.market.pipeline import MarketRuntime
 from gateway.plugins.roles import Identity
 from gateway.store.database import Database
+from gateway.trading.setup import TradingRuntime
 
 
 @dataclass
@@ -30,3 +31,5 @@ class Services:
     connectors: dict[str, Any] = field(default_factory=dict)
     market: MarketRuntime | None = None
     """The market-data pipeline, when the configuration names a feed."""
+    trading: TradingRuntime | None = None
+    """Managed trading, when the configuration names a venue."""

@@ -13,6 +13,7 @@ from gateway.app import Gateway, build
 from gateway.config import GatewayConfig, load_config
 from gateway.config.market import Market
 from gateway.config.model import Store
+from gateway.config.trading import Trading
 from gateway.config.types import Secret
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,9 +47,12 @@ def with_store(config: GatewayConfig, url: str) -> GatewayConfig:
 def demo_config(tmp_path: Path) -> GatewayConfig:
     """The shipped demo configuration, its SQLite store moved to a temporary directory.
 
-    Without its replayed feed: tests of market data bring their own (tests/market_app.py).
+    Without its replayed feed and its paper venue: tests of market data and trading bring
+    their own (tests/market_app.py, tests/trading_app.py).
     """
-    config = dataclasses.replace(load_config(DEMO), connectors={}, market=Market())
+    config = dataclasses.replace(
+        load_config(DEMO), connectors={}, market=Market(), trading=Trading()
+    )
     return with_store(config, f"sqlite:///{tmp_path / 'store.db'}")
 
 

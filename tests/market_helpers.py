@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from gateway.plugins.records import Bar
@@ -26,6 +26,16 @@ class AlwaysOpen:
 
     def daily_bar_time(self, day: dt.date) -> int:
         return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
+
+    def sessions_between(
+        self, start_ts: float, end_ts: float
+    ) -> Iterator[tuple[dt.date, int, int]]:
+        day = dt.datetime.fromtimestamp(start_ts, dt.UTC).date()
+        while self.daily_bar_time(day) < end_ts:
+            for open_, close in self.session_bounds(day):
+                if close > start_ts:
+                    yield day, open_, close
+            day += dt.timedelta(days=1)
 
 
 def parse_lines(data: bytes) -> list[Any]:

@@ -14,9 +14,16 @@ Conventions:
   declares ``additionalProperties: false``; objects the spec leaves open (``_open``, e.g. the
   order-dialog checkbox) accept extra keys.
 * Every operation's response is ``oneOf(success, ErrorResponse)`` as in the spec, except
-  ``getMapping``, whose response is the bare ``SymbolMapping`` (no envelope, no error shape).
+  ``getMapping``, whose response is the bare ``SymbolMapping`` (no envelope, no error shape), and
+  ``trackLatency``, whose response is the bare ``SuccessResponse`` (``WITHOUT_ERROR_BRANCH``).
 * ``RESPONSES[operation_id]`` is the whole response schema; ``SUCCESS[operation_id]`` only the
   success branch, for tests that must demand success.
+* ``STREAM_MESSAGES[operation_id]`` is one line of a trading stream (``streamOrders``,
+  ``streamPositions``, ``streamNetPositions``, ``streamIndividualPositions``, ``streamState``):
+  the data message (an entity array, or a whole AccountState), a PingMessage ``{"s": "ok"}`` or
+  an ErrorMessage; ``assert_stream_message`` checks one.
+* Schemas the spec composes (``Order`` = OrderCommon + OrderStatus) stay ``allOf`` compositions,
+  so that their facts line up with the official ones in ``tools/check_against_openapi.py``.
 
 Deliberately stricter than the OpenAPI schema, because the specification's own text says so
 (listed in ``STRICTER_THAN_OPENAPI``):
@@ -27,13 +34,20 @@ Deliberately stricter than the OpenAPI schema, because the specification's own t
   description says "an array with the only one string element");
 * ``/symbol_info``'s ``minmovement`` and ``pricescale`` hold integers (the schema says
   ``number``; TradingView's symbol-info autotest requires integers).
+* a StreamClosedPosition is exactly ``{"id": ..., "qty": 0}`` (the schema leaves it open with any
+  number; its description says the quantity "should be equal to 0", and the streaming text sends
+  a closed position as ``{"id", "qty": 0}``). Left open, anything with an ``id`` and a ``qty``
+  would pass as a closed position and void the strict Position in ``streamPositions``.
 
 Deliberately looser than the OpenAPI schema where the schema contradicts the spec's own text or
 examples (listed in ``LOOSER_THAN_OPENAPI``): ``SymbolInfoResponse`` is ``allOf`` a strict
 ``SuccessResponse`` and the open ``SymbolInfoArrays``, which taken literally admits no symbol
 field at all; we read it as ``{"s": "ok"}`` merged with the arrays (still refusing ``d`` and
 ``errmsg``). The SymbolInfoArrays fields are arrays only, as the schema says: the prose allowance
-of a single scalar for all symbols is not transcribed (the gateway never sends one).
+of a single scalar for all symbols is not transcribed (the gateway never sends one). The seven
+operations answering ``oneOf(SuccessResponse, SuccessResponseWithTransactionId, ErrorResponse)``
+accept a bare ``{"s": "ok"}``, which matches both success schemas and so fails that ``oneOf``
+taken literally, although the spec's text returns exactly that.
 """
 
 from __future__ import annotations
@@ -48,11 +62,30 @@ Schema = dict[str, Any]
 DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
 SPEC_VERSION: Final = "1.4.14"
 
+TRANSACTION_OPERATIONS: Final = (
+    "modifyOrder",
+    "cancelOrder",
+    "modifyPosition",
+    "closePosition",
+    "closeNetPosition",
+    "modifyIndividualPosition",
+    "closeIndividualPosition",
+)
+"""Operations answering SuccessResponse or SuccessResponseWithTransactionId."""
+
 STRICTER_THAN_OPENAPI: Final[dict[tuple[str, str], str]] = {
     ("authorize", "$.d.expiration"): "AccessToken.expiration: an integer-valued number",
     ("getMapping", "$.symbols[].f"): "SingleMapping.f: exactly one broker symbol (maxItems 1)",
     ("getSymbolInfo", "$.minmovement[]"): "minmovement: integers (symbol-info autotest)",
     ("getSymbolInfo", "$.pricescale[]"): "pricescale: integers (symbol-info autotest)",
+    **{
+        (stream, path): rule
+        for stream in ("streamPositions", "streamNetPositions", "streamIndividualPositions")
+        for path, rule in (
+            ("$[]", "StreamClosedPosition: exactly {id, qty: 0}, as the streaming text sends it"),
+            ("$[].qty", "StreamClosedPosition.qty: 0 (its description: 'should be equal to 0')"),
+        )
+    },
 }
 """(operationId, path in the response) -> the rule the spec states in prose only."""
 
@@ -65,6 +98,11 @@ LOOSER_THAN_OPENAPI: Final[dict[tuple[str, str], str]] = {
     "spec's example",
     ("getSymbolInfo", "$.isin[]"): "isin: null for symbols without one, as in the spec's example",
     ("getSymbolInfo", "$.wkn[]"): "wkn: null for symbols without one, as in the spec's example",
+    **{
+        (operation_id, "$"): "SuccessResponse or SuccessResponseWithTransactionId: a bare "
+        '{"s": "ok"} matches both, so their oneOf refuses it; the spec\'s text returns it'
+        for operation_id in TRANSACTION_OPERATIONS
+    },
 }
 """(operationId, path in the response) -> where the OpenAPI schema contradicts the spec itself."""
 
@@ -647,6 +685,292 @@ DEPTH_RESPONSE: Final[Schema] = _ok_envelope(
 """``{"s": "ok", "d": {"asks": [[price, volume]...], "bids": [...]}}``."""
 
 
+# --- trading: shared pieces ---------------------------------------------------------------------
+
+SIDES: Final = ("buy", "sell")
+
+MESSAGE_TYPES: Final = ("information", "warning", "error")
+"""Informational message types, lowercase as in the enum (the spec's examples write Information)."""
+
+TRANSACTION_ID: Final[Schema] = _string()
+"""TransactionId: a string since 1.4.11 (a number before); only with ``supportTrackLatency``."""
+
+CUSTOM_FIELD_VALUES: Final[Schema] = _array(
+    _strict({"id": _string(), "value": _string()}, "id", "value"), min_items=1
+)
+"""CustomFieldsValueItem[]: localized values of the configured custom columns."""
+
+INFORMATIONAL_MESSAGE: Final[Schema] = _strict(
+    {"text": _string(), "type": _string(*MESSAGE_TYPES)}, "text", "type"
+)
+"""OrderInformationalMessage and PositionInformationalMessage, which share one shape."""
+
+SUCCESS_WITH_TRANSACTION_ID: Final[Schema] = _strict(
+    {"s": _string("ok"), "d": _strict({"transactionId": TRANSACTION_ID})}, "s"
+)
+"""SuccessResponse or SuccessResponseWithTransactionId, as one schema.
+
+SuccessResponseWithTransactionId requires neither ``d`` nor ``d.transactionId``, so it already
+admits every SuccessResponse; the union is this schema. See LOOSER_THAN_OPENAPI.
+"""
+
+# --- account state ------------------------------------------------------------------------------
+
+ACCOUNT_STATE: Final[Schema] = _strict(
+    {
+        "balance": _number(),
+        "unrealizedPl": _number(),
+        "equity": _number(),  # balance + unrealizedPl when absent
+        # Account manager tables -> rows -> cells, shaped like the configured accountManager.
+        "amData": _array(_array(_array(_string())), min_items=1),
+        "accountSummaryRowData": _array(_string(), min_items=1),
+        "marginAvailable": _number(),
+    },
+    "balance",
+    "unrealizedPl",
+)
+"""AccountState: ``/state``'s ``d`` and, whole each time, every ``/stream/state`` data message."""
+
+STATE_RESPONSE: Final[Schema] = _ok_envelope(ACCOUNT_STATE)
+
+
+# --- orders -------------------------------------------------------------------------------------
+
+ORDER_STATUSES: Final = ("placing", "inactive", "working", "rejected", "filled", "cancelled")
+FINAL_ORDER_STATUSES: Final = ("rejected", "filled", "cancelled")
+
+ORDER_COMMON: Final[Schema] = _open(
+    {
+        "id": _string(),
+        "instrument": _string(),  # broker instrument name
+        "qty": _number(),
+        "side": _string(*SIDES),
+        "type": _string(*ORDER_TYPES),
+        "filledQty": _number(),
+        "avgPrice": _number(),
+        "limitPrice": _number(),  # limit and stoplimit orders only
+        "stopPrice": _number(),  # stop and stoplimit orders only
+        "trailingStopPips": _number(),  # trailing stops only
+        "isTrailingStop": _boolean(),
+        "isGuaranteedStop": _boolean(),
+        "parentId": _string(),  # brackets only
+        "parentType": _string("order", "position"),  # brackets only
+        # A Duration id and a Unix time in seconds; the spec leaves this object open.
+        "duration": _open({"type": _string(), "datetime": _number()}, "type"),
+        "lastModified": _number(),
+        "customFields": CUSTOM_FIELD_VALUES,
+        "message": INFORMATIONAL_MESSAGE,
+    },
+    "id",
+    "instrument",
+    "qty",
+    "side",
+    "type",
+)
+"""OrderCommon: every order field but ``status``. The spec leaves it open."""
+
+ORDER: Final[Schema] = {
+    "allOf": [ORDER_COMMON, _open({"status": _string(*ORDER_STATUSES)}, "status")]
+}
+"""Order: OrderCommon and OrderStatus (any of the six statuses)."""
+
+ORDER_HISTORY: Final[Schema] = {
+    "allOf": [ORDER_COMMON, _open({"status": _string(*FINAL_ORDER_STATUSES)}, "status")]
+}
+"""OrderHistory: OrderCommon and OrderHistoryStatus (final statuses only)."""
+
+ORDERS_RESPONSE: Final[Schema] = _ok_envelope(_array(ORDER))
+ORDERS_HISTORY_RESPONSE: Final[Schema] = _ok_envelope(_array(ORDER_HISTORY))
+
+POST_ORDER_RESPONSE: Final[Schema] = _ok_envelope(
+    _strict({"orderId": _string(), "transactionId": TRANSACTION_ID})
+)
+"""PostOrderResponse: ``d`` is required, both of its fields optional."""
+
+PREVIEW_ORDER: Final[Schema] = _strict(
+    {
+        "confirmId": _string(),  # sent back as the confirmId query of the place/modify request
+        "sections": _array(
+            _strict(
+                {
+                    "rows": _array(
+                        _strict({"title": _string(), "value": _string()}, "title", "value")
+                    ),
+                    "header": _string(),
+                },
+                "rows",
+            )
+        ),
+        "warnings": _array(_string()),
+        "errors": _array(_string()),
+    },
+    "sections",
+)
+"""PreviewOrder: sections of pre-formatted title/value rows, with warnings and errors."""
+
+PREVIEW_ORDER_RESPONSE: Final[Schema] = _ok_envelope(PREVIEW_ORDER)
+
+
+# --- positions ----------------------------------------------------------------------------------
+
+POSITION: Final[Schema] = _strict(
+    {
+        "id": _string(),
+        "instrument": _string(),
+        "qty": _number(),
+        "side": _string(*SIDES),
+        "avgPrice": _number(),
+        "unrealizedPl": _number(),
+        "message": INFORMATIONAL_MESSAGE,
+        "customFields": CUSTOM_FIELD_VALUES,
+    },
+    "id",
+    "instrument",
+    "qty",
+    "side",
+    "avgPrice",
+)
+
+NET_POSITION: Final[Schema] = _open(
+    {
+        "id": _string(),
+        "instrument": _string(),
+        "qty": _number(),  # net quantity
+        "longQty": _number(),
+        "shortQty": _number(),
+        "avgPrice": _number(),
+        "customFields": CUSTOM_FIELD_VALUES,
+        "message": INFORMATIONAL_MESSAGE,
+    },
+    "id",
+    "instrument",
+    "qty",
+)
+"""NetPosition (netting mode). The spec leaves it open (its example even adds ``side``)."""
+
+INDIVIDUAL_POSITION: Final[Schema] = _open(
+    {
+        "id": _string(),
+        "instrument": _string(),
+        "date": _string(),  # opening time: Unix milliseconds, as a string
+        "qty": _number(),
+        "side": _string(*SIDES),
+        "price": _number(),
+        "unrealizedPl": _number(),
+        "customFields": CUSTOM_FIELD_VALUES,
+        "message": INFORMATIONAL_MESSAGE,
+    },
+    "id",
+    "instrument",
+    "date",
+    "qty",
+    "side",
+    "price",
+)
+"""IndividualPosition (netting mode). The spec leaves it open."""
+
+STREAM_CLOSED_POSITION: Final[Schema] = _strict(
+    {"id": _string(), "qty": {**_number(), "const": 0}}, "id", "qty"
+)
+"""StreamClosedPosition: exactly ``{"id": ..., "qty": 0}``. See STRICTER_THAN_OPENAPI."""
+
+POSITIONS_RESPONSE: Final[Schema] = _ok_envelope(_array(POSITION))
+NET_POSITIONS_RESPONSE: Final[Schema] = _ok_envelope(_array(NET_POSITION))
+INDIVIDUAL_POSITIONS_RESPONSE: Final[Schema] = _ok_envelope(_array(INDIVIDUAL_POSITION))
+
+
+# --- executions and balances --------------------------------------------------------------------
+
+EXECUTION: Final[Schema] = _strict(
+    {
+        "id": _string(),
+        "instrument": _string(),
+        "price": _number(),
+        "time": _number(),  # Unix seconds
+        "qty": _number(),
+        "side": _string(*SIDES),
+        "orderId": _string(),
+        "isClose": _boolean(),
+        "positionId": _string(),
+        "commission": _number(),
+    },
+    "id",
+    "instrument",
+    "price",
+    "time",
+    "qty",
+    "side",
+    "orderId",
+    "isClose",
+)
+
+EXECUTIONS_RESPONSE: Final[Schema] = _ok_envelope(_array(EXECUTION))
+
+CRYPTO_BALANCE: Final[Schema] = _strict(
+    {
+        "symbol": _string(),
+        "longName": _string(),
+        "total": _number(),
+        "available": _number(),
+        "reserved": _number(),
+        "btcValue": _number(),
+        "value": _number(),
+        "valueCurrency": _string(),
+    },
+    "symbol",
+    "total",
+    "available",
+)
+
+BALANCES_RESPONSE: Final[Schema] = _ok_envelope(_array(CRYPTO_BALANCE))
+
+
+# --- leverage -----------------------------------------------------------------------------------
+
+GET_LEVERAGE: Final[Schema] = _strict(
+    {
+        "title": _string(),  # title of the leverage dialog
+        "leverage": _number(),
+        "min": _number(),
+        "max": _number(),
+        "step": _number(),
+    },
+    "title",
+    "leverage",
+    "min",
+    "max",
+    "step",
+)
+
+GET_LEVERAGE_RESPONSE: Final[Schema] = _ok_envelope(GET_LEVERAGE)
+
+SET_LEVERAGE_RESPONSE: Final[Schema] = _open(
+    {"s": _string("ok"), "d": _strict({"leverage": _number()}, "leverage")}, "s", "d"
+)
+"""SetLeverageResponse: the only envelope the spec leaves open; its SetLeverage is strict."""
+
+PREVIEW_LEVERAGE: Final[Schema] = _strict(
+    {name: _array(_string(), min_items=1) for name in ("infos", "warnings", "errors")}
+)
+
+PREVIEW_LEVERAGE_RESPONSE: Final[Schema] = _ok_envelope(PREVIEW_LEVERAGE)
+
+
+# --- trading streams ----------------------------------------------------------------------------
+
+PING_MESSAGE: Final[Schema] = _open({"s": _string("ok")}, "s")
+"""PingMessage: ``{"s": "ok"}`` after 5 s of silence on a trading stream; left open."""
+
+STREAM_DATA: Final[dict[str, Schema]] = {
+    "streamOrders": _array(ORDER),
+    "streamPositions": _array({"anyOf": [POSITION, STREAM_CLOSED_POSITION]}),
+    "streamNetPositions": _array({"anyOf": [NET_POSITION, STREAM_CLOSED_POSITION]}),
+    "streamIndividualPositions": _array({"anyOf": [INDIVIDUAL_POSITION, STREAM_CLOSED_POSITION]}),
+    "streamState": ACCOUNT_STATE,
+}
+"""The data message of each trading stream: an entity array (snapshot or update), or for
+``streamState`` a whole AccountState."""
+
 # --- by operation -------------------------------------------------------------------------------
 
 
@@ -670,11 +994,26 @@ SUCCESS: Final[dict[str, Schema]] = {
         "getHistory": HISTORY_RESPONSE,
         "getQuotes": QUOTES_RESPONSE,
         "getDepth": DEPTH_RESPONSE,
+        "getState": STATE_RESPONSE,
+        "getOrders": ORDERS_RESPONSE,
+        "getOrdersHistory": ORDERS_HISTORY_RESPONSE,
+        "placeOrder": POST_ORDER_RESPONSE,
+        "previewOrder": PREVIEW_ORDER_RESPONSE,
+        **{operation_id: SUCCESS_WITH_TRANSACTION_ID for operation_id in TRANSACTION_OPERATIONS},
+        "getPositions": POSITIONS_RESPONSE,
+        "getNetPositions": NET_POSITIONS_RESPONSE,
+        "getIndividualPositions": INDIVIDUAL_POSITIONS_RESPONSE,
+        "getExecutions": EXECUTIONS_RESPONSE,
+        "getBalances": BALANCES_RESPONSE,
+        "getLeverage": GET_LEVERAGE_RESPONSE,
+        "setLeverage": SET_LEVERAGE_RESPONSE,
+        "previewLeverage": PREVIEW_LEVERAGE_RESPONSE,
+        "trackLatency": SUCCESS_RESPONSE,
     }.items()
 }
 """The success shape of each operation, keyed by the spec's operationId."""
 
-WITHOUT_ERROR_BRANCH: Final = frozenset({"getMapping"})
+WITHOUT_ERROR_BRANCH: Final = frozenset({"getMapping", "trackLatency"})
 """Operations whose spec response has no ErrorResponse alternative."""
 
 RESPONSES: Final[dict[str, Schema]] = {
@@ -687,12 +1026,25 @@ RESPONSES: Final[dict[str, Schema]] = {
 }
 """The whole response schema of each operation (success or ErrorResponse), by operationId."""
 
+STREAM_MESSAGES: Final[dict[str, Schema]] = {
+    operation_id: _document({"oneOf": [data, PING_MESSAGE, ERROR_RESPONSE]})
+    for operation_id, data in STREAM_DATA.items()
+}
+"""Each line of a trading stream (data message, PingMessage or ErrorMessage), by operationId."""
+
 
 # --- validation helpers -------------------------------------------------------------------------
 
 
 def _describe(error: ValidationError) -> str:
-    return f"{error.json_path}: {error.message}"
+    text = f"{error.json_path}: {error.message}"
+    if error.context:  # anyOf/oneOf: the errors of the alternative that came closest
+        branches: dict[object, list[ValidationError]] = {}
+        for sub in error.context:
+            branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+        closest = min(branches.values(), key=len)  # on a tie, the first alternative
+        text += f" [closest: {'; '.join(_describe(sub) for sub in closest)}]"
+    return text
 
 
 def _errors(schema: Schema, body: object) -> list[str]:
@@ -735,3 +1087,29 @@ def assert_success(operation_id: str, body: object) -> None:
         raise AssertionError(
             f"{operation_id} response is not a spec {SPEC_VERSION} success:\n  {lines}"
         )
+
+
+def stream_message_errors(operation_id: str, message: object) -> list[str]:
+    """Every way one trading-stream ``message`` fails the stream's schema, as ``path: message``.
+
+    The errors are those of the kind the message claims to be: ErrorMessage when ``s`` is
+    ``"error"``, PingMessage when it has any other ``s``, the data message otherwise.
+    """
+    whole = _errors(STREAM_MESSAGES[operation_id], message)
+    if not whole:
+        return []
+    if isinstance(message, dict) and "s" in message:
+        error = message["s"] == "error"
+        branch, name = (ERROR_RESPONSE, "ErrorMessage") if error else (PING_MESSAGE, "PingMessage")
+    else:
+        branch, name = STREAM_DATA[operation_id], "data message"
+    detailed = [f"{text} (as {name})" for text in _errors(branch, message)]
+    return detailed or whole
+
+
+def assert_stream_message(operation_id: str, message: object) -> None:
+    """Raise AssertionError listing every error if ``message`` is not a valid stream message."""
+    errors = stream_message_errors(operation_id, message)
+    if errors:
+        lines = "\n  ".join(errors)
+        raise AssertionError(f"{operation_id} message breaks spec {SPEC_VERSION}:\n  {lines}")

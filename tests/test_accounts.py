@@ -28,7 +28,8 @@ def test_accounts_are_the_users_with_every_flag_and_its_default(
     assert usd["currency"] == "USD" and usd["currencySign"] == "$"
     # Set in YAML:
     assert usd["config"]["supportOrderBrackets"] is True
-    assert eur["config"]["supportOrderBrackets"] is False
+    assert eur["config"]["supportPositionNetting"] is True
+    assert eur["config"]["supportMultiposition"] is False
     # Spec defaults filled in, including the spec's upper-case spellings:
     assert eur["config"]["supportPositions"] is True
     assert eur["config"]["supportDOM"] is True

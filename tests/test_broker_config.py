@@ -12,7 +12,7 @@ def test_config_is_localized(client: webtest.TestApp, token: str) -> None:
     en = client.get("/config", {"locale": "en"}, headers=bearer(token))
     assert_valid("getConfiguration", en.json)
     d = en.json["d"]
-    assert [i["id"] for i in d["accountSummaryRow"]] == ["balance", "pl", "equity"]
+    assert [i["id"] for i in d["accountSummaryRow"]] == ["balance", "unrealizedPl", "equity"]
     assert d["durations"][0] == {"id": "DAY", "title": "Day", "default": True}
     assert d["pullingInterval"] == {
         "quotes": 500,
@@ -23,7 +23,7 @@ def test_config_is_localized(client: webtest.TestApp, token: str) -> None:
     }
     de = client.get("/config", {"locale": "de_DE"}, headers=bearer(token)).json["d"]
     assert de["accountManager"][0]["title"] == "Kontoübersicht"
-    assert de["accountManager"][0]["columns"][1]["title"] == "Genutzte Marge"
+    assert de["accountManager"][0]["columns"][2]["title"] == "Genutzte Marge"
     assert de["durations"][1]["title"] == "Gültig bis Widerruf"
 
 
@@ -71,6 +71,6 @@ def test_wrong_methods_and_paths_get_the_error_envelope(client: webtest.TestApp)
     assert resp.status_int == 405
     assert resp.json == {"s": "error", "errmsg": "PUT is not allowed on /mapping."}
     assert "GET" in resp.headers["Allow"]
-    resp = client.get("/accounts/DEMO-USD/orders/<script>", expect_errors=True)
+    resp = client.get("/accounts/DEMO-USD/nothing/<script>", expect_errors=True)
     assert resp.status_int == 404
     assert resp.json["s"] == "error"

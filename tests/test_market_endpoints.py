@@ -57,7 +57,7 @@ def test_quotes_name_each_symbol_as_requested(market: Market) -> None:
         {
             "s": "ok",
             "n": "EURUSD",
-            "v": {"ask": 1.08009, "bid": 1.08001, "buyPipValue": 10.0, "sellPipValue": 10.0},
+            "v": {"ask": 1.08009, "bid": 1.08001, "buyPipValue": 1e-4, "sellPipValue": 1e-4},
         },
         {
             "s": "ok",
@@ -79,12 +79,13 @@ def test_pip_values_are_converted_to_the_account_currency(market: Market) -> Non
     rt.publish(Quote("EURUSD", WEDNESDAY_15H, 1.08, 1e6, 1.1, 1e6))
     rt.publish(Quote("BTCUSD", WEDNESDAY_15H, 60000.0, 1, 60000.5, 2))
     eur = quotes(app, token, "EURUSD,BTCUSD", accountId="DEMO-EUR")["d"]
-    # USD values (EURUSD pip 10, BTCUSD pip 0.5) in a EUR account, through EURUSD itself.
-    assert eur[0]["v"]["buyPipValue"] == pytest.approx(10 / 1.08)
-    assert eur[0]["v"]["sellPipValue"] == pytest.approx(10 / 1.1)
+    # USD values (EURUSD pip 0.0001 per unit, BTCUSD pip 0.5) in a EUR account, through
+    # EURUSD itself.
+    assert eur[0]["v"]["buyPipValue"] == pytest.approx(1e-4 / 1.08)
+    assert eur[0]["v"]["sellPipValue"] == pytest.approx(1e-4 / 1.1)
     assert eur[1]["v"]["buyPipValue"] == pytest.approx(0.5 / 1.08)
     usd = quotes(app, token, "EURUSD")["d"]  # DEMO-USD: already in USD
-    assert usd[0]["v"]["buyPipValue"] == usd[0]["v"]["sellPipValue"] == 10
+    assert usd[0]["v"]["buyPipValue"] == usd[0]["v"]["sellPipValue"] == 1e-4
 
 
 @pytest.mark.parametrize(

@@ -152,7 +152,8 @@ def _connector(**attrs: object) -> type:
         ({"lookup": None}, "declares role identity but has no method lookup()"),
         (
             {"roles": frozenset({Role.EXECUTION})},
-            "declares role execution but has no method cancel(), modify(), place(), subscribe()",
+            "declares role execution but has no method "
+            "cancel(), modify(), place(), recover(), subscribe()",
         ),
     ],
 )

@@ -4,15 +4,44 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
+from gateway.api.account_state import (
+    BalancesResource,
+    LeverageResource,
+    StateResource,
+    TrackLatencyResource,
+)
 from gateway.api.accounts import AccountsResource, InstrumentsResource
 from gateway.api.authorization import AuthorizeResource, LogoutResource
 from gateway.api.broker_config import ConfigResource, MappingResource
 from gateway.api.history import HistoryResource
 from gateway.api.market_data import DepthResource, QuotesResource, StreamQuotesResource
+from gateway.api.orders import (
+    ExecutionsResource,
+    OrderResource,
+    OrdersHistoryResource,
+    OrdersResource,
+    PreviewOrderResource,
+)
 from gateway.api.permissions import GroupsResource, PermissionsResource
+from gateway.api.positions import (
+    IndividualPositionResource,
+    IndividualPositionsResource,
+    NetPositionResource,
+    NetPositionsResource,
+    PositionResource,
+    PositionsResource,
+)
 from gateway.api.streaming import StreamingResource
 from gateway.api.symbol_info import SymbolInfoResource
+from gateway.api.trading_streams import (
+    StreamIndividualPositionsResource,
+    StreamNetPositionsResource,
+    StreamOrdersResource,
+    StreamPositionsResource,
+    StreamStateResource,
+)
 from gateway.services import Services
 
 
@@ -27,7 +56,8 @@ class Route:
     @property
     def auth(self) -> str | None:
         """public, trading or data — read from the resource class."""
-        value: str | None = getattr(self.resource, "auth", None)
+        target = self.resource.func if isinstance(self.resource, partial) else self.resource
+        value: str | None = getattr(target, "auth", None)
         return value
 
 
@@ -38,6 +68,82 @@ ROUTES: tuple[Route, ...] = (
     Route("/mapping", (("GET", "getMapping"),), MappingResource),
     Route("/accounts", (("GET", "getAccounts"),), AccountsResource),
     Route("/accounts/{account_id}/instruments", (("GET", "getInstruments"),), InstrumentsResource),
+    Route("/accounts/{account_id}/state", (("GET", "getState"),), StateResource),
+    Route("/accounts/{account_id}/stream/state", (("GET", "streamState"),), StreamStateResource),
+    Route(
+        "/accounts/{account_id}/orders",
+        (("GET", "getOrders"), ("POST", "placeOrder")),
+        OrdersResource,
+    ),
+    Route("/accounts/{account_id}/stream/orders", (("GET", "streamOrders"),), StreamOrdersResource),
+    Route(
+        "/accounts/{account_id}/orders/{order_id}",
+        (("PUT", "modifyOrder"), ("DELETE", "cancelOrder")),
+        OrderResource,
+    ),
+    Route("/accounts/{account_id}/previewOrder", (("POST", "previewOrder"),), PreviewOrderResource),
+    Route("/accounts/{account_id}/positions", (("GET", "getPositions"),), PositionsResource),
+    Route(
+        "/accounts/{account_id}/stream/positions",
+        (("GET", "streamPositions"),),
+        StreamPositionsResource,
+    ),
+    Route(
+        "/accounts/{account_id}/positions/{position_id}",
+        (("PUT", "modifyPosition"), ("DELETE", "closePosition")),
+        PositionResource,
+    ),
+    Route(
+        "/accounts/{account_id}/netPositions", (("GET", "getNetPositions"),), NetPositionsResource
+    ),
+    Route(
+        "/accounts/{account_id}/stream/netPositions",
+        (("GET", "streamNetPositions"),),
+        StreamNetPositionsResource,
+    ),
+    Route(
+        "/accounts/{account_id}/netPositions/{net_position_id}",
+        (("DELETE", "closeNetPosition"),),
+        NetPositionResource,
+    ),
+    Route(
+        "/accounts/{account_id}/individualPositions",
+        (("GET", "getIndividualPositions"),),
+        IndividualPositionsResource,
+    ),
+    Route(
+        "/accounts/{account_id}/stream/individualPositions",
+        (("GET", "streamIndividualPositions"),),
+        StreamIndividualPositionsResource,
+    ),
+    Route(
+        "/accounts/{account_id}/individualPositions/{position_id}",
+        (("PUT", "modifyIndividualPosition"), ("DELETE", "closeIndividualPosition")),
+        IndividualPositionResource,
+    ),
+    Route("/accounts/{account_id}/balances", (("GET", "getBalances"),), BalancesResource),
+    Route("/accounts/{account_id}/executions", (("GET", "getExecutions"),), ExecutionsResource),
+    Route(
+        "/accounts/{account_id}/ordersHistory",
+        (("GET", "getOrdersHistory"),),
+        OrdersHistoryResource,
+    ),
+    Route(
+        "/accounts/{account_id}/getLeverage",
+        (("POST", "getLeverage"),),
+        partial(LeverageResource, action="get"),
+    ),
+    Route(
+        "/accounts/{account_id}/setLeverage",
+        (("POST", "setLeverage"),),
+        partial(LeverageResource, action="set"),
+    ),
+    Route(
+        "/accounts/{account_id}/previewLeverage",
+        (("POST", "previewLeverage"),),
+        partial(LeverageResource, action="preview"),
+    ),
+    Route("/accounts/{account_id}/trackLatency", (("POST", "trackLatency"),), TrackLatencyResource),
     Route("/groups", (("GET", "getGroups"),), GroupsResource),
     Route("/symbol_info", (("GET", "getSymbolInfo"),), SymbolInfoResource),
     Route("/permissions", (("GET", "getPermissions"),), PermissionsResource),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
@@ -102,6 +103,13 @@ def _key(name: str) -> str:
 _ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
+def positive_finite(value: float) -> str | None:
+    """Amounts of money: above zero, and not YAML's .inf or .nan."""
+    if not math.isfinite(value) or value <= 0:
+        return "must be a finite number greater than 0"
+    return None
+
+
 def account_id(value: str) -> str | None:
     """Account ids go into URL paths: a conservative character set keeps them routable."""
     if not _ID.match(value):
@@ -132,4 +140,10 @@ class Account:
     is_verified: bool | None = option(None, doc="User passed KYC.")
     instruments: tuple[str, ...] | None = option(
         None, doc="Names of the instruments tradable here (default: all).", wire=False
+    )
+    initial_balance: float = option(
+        100000.0,
+        doc="Starting balance in the account currency (managed trading).",
+        wire=False,
+        check=positive_finite,
     )

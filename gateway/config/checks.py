@@ -10,6 +10,8 @@ import sqlalchemy.exc
 
 from gateway.config._convert import Context, suggest
 from gateway.config.model import GatewayConfig
+from gateway.config.trading import ACCOUNT_METRICS
+from gateway.config.ui import AccountUi, BrokerUi
 from gateway.plugins.registry import Registry
 from gateway.plugins.roles import Role
 
@@ -59,6 +61,7 @@ def check_references(cfg: GatewayConfig, ctx: Context, registry: Registry) -> No
     _check_symbols(cfg, groups, ctx)
     _check_identity(cfg, ctx, registry)
     _check_feeds(cfg, ctx, registry)
+    _check_trading(cfg, ctx, registry)
     _check_store(cfg, ctx)
 
 
@@ -162,6 +165,72 @@ def _check_identity(cfg: GatewayConfig, ctx: Context, registry: Registry) -> Non
         ctx.report_at(
             "auth.identity", f"connector {name!r} ({spec.type}) does not have the identity role"
         )
+
+
+def _check_trading(cfg: GatewayConfig, ctx: Context, registry: Registry) -> None:
+    """Managed trading needs an execution venue, prices for every instrument, known metrics."""
+    name = cfg.trading.venue
+    if name is None:
+        return  # no managed trading: the trading endpoints answer trading_unavailable
+    spec = cfg.connectors.get(name)
+    if spec is None:
+        ctx.report_at(
+            "trading.venue",
+            f"unknown connector {name!r}{suggest(name, cfg.connectors)} "
+            f"(known: {', '.join(cfg.connectors) or 'none'})",
+        )
+    elif Role.EXECUTION not in registry.get(spec.type).roles:  # type: ignore[attr-defined]
+        ctx.report_at(
+            "trading.venue", f"connector {name!r} ({spec.type}) does not have the execution role"
+        )
+    if not cfg.market.feeds:
+        ctx.report_at(
+            "trading.venue",
+            "managed trading prices orders from market data: list the connectors that feed "
+            "it under market.feeds",
+        )
+    symbols = {s.symbol for s in cfg.symbols}
+    for i, instrument in enumerate(cfg.instruments):
+        market_symbol = instrument.symbol or instrument.name
+        if market_symbol in symbols:
+            continue
+        hint = suggest(market_symbol, symbols)
+        if instrument.symbol is None:
+            ctx.report_at(
+                f"instruments[{i}].name",
+                f"no symbol {market_symbol!r} in symbols{hint}: managed trading prices "
+                f"instruments from market data (set instruments[{i}].symbol)",
+            )
+        else:
+            ctx.report_at(
+                f"instruments[{i}].symbol",
+                f"no symbol {market_symbol!r} in symbols{hint}: managed trading prices "
+                "instruments from market data",
+            )
+    _check_metrics(cfg.ui, "ui", ctx)
+    for i, account in enumerate(cfg.accounts):
+        if account.ui is not None:
+            _check_metrics(account.ui, f"accounts[{i}].ui", ctx)
+
+
+def _check_metrics(ui: BrokerUi | AccountUi, path: str, ctx: Context) -> None:
+    """Managed mode fills summary cells by id, so each id must name a metric it computes."""
+    ids = [
+        (f"{path}.accountSummaryRow[{i}].id", item.id)
+        for i, item in enumerate(ui.account_summary_row or ())
+    ]
+    for i, table in enumerate(ui.account_manager or ()):
+        ids += [
+            (f"{path}.accountManager[{i}].columns[{j}].id", column.id)
+            for j, column in enumerate(table.columns)
+        ]
+    for where, metric in ids:
+        if metric not in ACCOUNT_METRICS:
+            ctx.report_at(
+                where,
+                f"unknown account metric {metric!r}{suggest(metric, ACCOUNT_METRICS)} "
+                f"(known: {', '.join(ACCOUNT_METRICS)})",
+            )
 
 
 def _check_store(cfg: GatewayConfig, ctx: Context) -> None:

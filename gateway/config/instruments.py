@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gateway.config._convert import option
+from gateway.config.trading import LeverageRange
 from gateway.config.types import Text
 from gateway.config.ui import OrderDialogCustomFields, non_empty
 
@@ -101,6 +102,14 @@ class Instrument:
         None,
         doc="TradingView full name for /mapping, e.g. NASDAQ:AAPL (not for forex).",
         wire=False,
+    )
+    symbol: str | None = option(
+        None,
+        doc="Market-data symbol pricing this instrument (default: the instrument's name).",
+        wire=False,
+    )
+    leverage: LeverageRange | None = option(
+        None, doc="Leverage the user may choose (default: 1 up to 1/marginRate).", wire=False
     )
 
     def validate(self) -> Iterator[tuple[str, str]]:

@@ -1,4 +1,4 @@
-"""The root of the configuration: server, store, auth, users, accounts, connectors.
+"""The root of the configuration: server, store, auth, users, accounts, trading, connectors.
 
 Gateway-owned settings use snake_case keys; objects that mirror a TradingView schema keep the
 spec's camelCase so that the spec can be read as their reference.
@@ -28,6 +28,7 @@ from gateway.config.accounts import Account
 from gateway.config.instruments import Instrument
 from gateway.config.market import Market
 from gateway.config.symbols import Symbol
+from gateway.config.trading import Trading
 from gateway.config.types import Duration, OriginPattern, Secret, Text
 from gateway.config.ui import BrokerUi, non_empty
 from gateway.errors import CATALOGUE, check_override
@@ -324,6 +325,10 @@ class GatewayConfig:
         (), doc="Chart symbols for TradingView's data servers (/symbol_info)."
     )
     market: Market = option(doc="Market data: feeds and streaming settings.", factory=Market)
+    trading: Trading = option(
+        doc="Managed trading: the venue that works orders, and trading stream timing.",
+        factory=Trading,
+    )
     messages: Messages = option(
         doc="Translations and rewordings of error messages, by code.", factory=_empty_messages
     )

@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -41,6 +41,11 @@ class SessionCalendar(Protocol):
 
     def daily_bar_time(self, day: dt.date) -> int:
         """00:00 UTC of the trading day."""
+
+    def sessions_between(
+        self, start_ts: float, end_ts: float
+    ) -> Iterator[tuple[dt.date, int, int]]:
+        """Every (trading day, open, close) overlapping [start_ts, end_ts)."""
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,11 @@ class OrderRequest:
     duration_type: str | None = None
     duration_datetime: int | None = None
     custom_fields: Mapping[str, str] = field(default_factory=_empty)
+    guaranteed: bool = False
+    """A guaranteed stop: once triggered it fills at exactly ``stop_price``."""
+    filled_qty: float = 0.0
+    """Already filled before (non-zero only when orders are handed back by ``recover``): the
+    venue counts its cumulative ``filled_qty`` on from here."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,12 @@ ReportStatus = Literal["working", "partially_filled", "filled", "cancelled", "re
 
 @dataclass(frozen=True)
 class ExecutionReport:
-    """What a venue says happened to an order; fills carry last quantity and price."""
+    """What a venue says happened to an order; fills carry last quantity and price.
+
+    ``filled_qty`` is cumulative for the order: the core applies only the part beyond what it
+    has already recorded, so a report delivered twice (a resend, a replay after a restart)
+    never fills twice.
+    """
 
     client_order_id: str
     status: ReportStatus
@@ -121,6 +131,8 @@ class ExecutionReport:
     last_price: float | None = None
     text: str | None = None
     venue_order_id: str | None = None
+    commission: float | None = None
+    """Commission of this fill, in the instrument's quote currency."""
 
 
 class Rejected(Exception):  # noqa: N818 - reads as the venue's verdict

@@ -11,8 +11,8 @@ declared statements) and ``fix`` (execution and market data over a FIX session).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -23,6 +23,7 @@ from gateway.plugins.records import (
     OrderChange,
     OrderRequest,
     Principal,
+    Quote,
     Tick,
 )
 
@@ -36,6 +37,33 @@ class Role(StrEnum):
     IDENTITY = "identity"
 
 
+class MarketView(Protocol):
+    """Prices, sessions and time of tradable instruments, as an execution venue needs them.
+
+    Instruments are the broker's instrument names (``OrderRequest.instrument``); the gateway
+    maps them to its market-data symbols. Quotes arrive after the market-data gate, so only in
+    session and only for known symbols.
+    """
+
+    def on_quote(self, handler: Callable[[str, Quote], None]) -> None:
+        """Call ``handler(instrument, quote)`` for every new quote (must return quickly)."""
+
+    def quote(self, instrument: str) -> Quote | None:
+        """The latest quote of an instrument, if any."""
+
+    def is_open(self, instrument: str, ts: float) -> bool:
+        """Whether the instrument's regular session is open at ``ts``."""
+
+    def session_close(self, instrument: str, ts: float) -> float | None:
+        """End of the session that is open at ``ts`` (or of the next one); None if unknown."""
+
+    def min_tick(self, instrument: str) -> float:
+        """The instrument's minimum price increment."""
+
+    def now(self) -> float:
+        """The gateway's clock (Unix seconds); tests inject their own."""
+
+
 @dataclass(frozen=True)
 class ConnectorContext:
     """What the gateway gives a connector when it builds it."""
@@ -43,6 +71,8 @@ class ConnectorContext:
     name: str
     base_dir: Path
     connectors: Mapping[str, Any]
+    market: MarketView | None = field(default=None, compare=False)
+    """Quotes and sessions of the instruments, for venues that price orders themselves."""
 
 
 @runtime_checkable
@@ -91,7 +121,14 @@ class ExecutionSink(Protocol):
 
 @runtime_checkable
 class Execution(Protocol):
-    """A venue that works orders: the paper simulator, a FIX upstream, declared SQL."""
+    """A venue that works orders: the paper simulator, a FIX upstream, declared SQL.
+
+    The core owns the order lifecycle (brackets, OCO, positions); a venue only works the single
+    orders it is handed and reports what happens to them. ``place``, ``modify`` and ``cancel``
+    may report synchronously, on the caller's thread and before returning (a market order
+    filled at once); a venue must therefore never call the sink while holding a lock those
+    methods take.
+    """
 
     def subscribe(self, sink: ExecutionSink) -> None:
         """Send every execution report from now on to ``sink``."""
@@ -103,7 +140,14 @@ class Execution(Protocol):
         """Change a working order; raise ``Rejected`` to refuse."""
 
     def cancel(self, client_order_id: str) -> None:
-        """Cancel a working order; raise ``Rejected`` to refuse."""
+        """Cancel a working order (reported as ``cancelled``); raise ``Rejected`` to refuse."""
+
+    def recover(self, orders: Sequence[OrderRequest]) -> None:
+        """After a restart: the orders the gateway holds as working at this venue.
+
+        A venue that keeps its own book (an upstream) reconciles and reports differences; a
+        venue without memory (the paper simulator) works them again.
+        """
 
 
 @runtime_checkable

@@ -84,6 +84,7 @@ class FakeExecution(_Lifecycle):
         self.changes: list[tuple[str, OrderChange]] = []
         self.cancelled: list[str] = []
         self.reject_next: str | None = None
+        self.recovered: list[OrderRequest] = []
         self._ids = itertools.count(1)
 
     def subscribe(self, sink: ExecutionSink) -> None:
@@ -115,6 +116,12 @@ class FakeExecution(_Lifecycle):
             raise Rejected(f"unknown order {client_order_id}")
         self.cancelled.append(client_order_id)
         self.send(ExecutionReport(client_order_id, "cancelled", time=0.0))
+
+    def recover(self, orders: Sequence[OrderRequest]) -> None:
+        """Take the orders back as if they had been placed."""
+        self.recovered = list(orders)
+        for order in orders:
+            self.orders[order.client_order_id] = order
 
     def send(self, report: ExecutionReport) -> None:
         """Deliver a report, as a venue would."""

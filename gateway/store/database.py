@@ -9,7 +9,8 @@ import sqlalchemy as sa
 import sqlalchemy.event
 from sqlalchemy.engine import Engine
 
-from gateway.store.tables import metadata
+# How long a SQLite connection waits for another's write lock before "database is locked".
+SQLITE_BUSY_TIMEOUT = 10
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -17,9 +18,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # makes a writer wait for another instead of failing with "database is locked".
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT * 1000}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def create_engine(url: str) -> Engine:
+    """An engine for the store at ``url`` with the gateway's settings; the schema is untouched.
+
+    :class:`Database` opens its engine with this; :mod:`gateway.store.migrate` uses it too, so
+    that migrations run with the same SQLite pragmas as the gateway.
+    """
+    parsed = sa.engine.make_url(url)
+    sqlite = parsed.get_backend_name() == "sqlite"
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if sqlite:
+        kwargs = {"connect_args": {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT}}
+    engine = sa.create_engine(parsed, **kwargs)
+    if sqlite:
+        sqlalchemy.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
 
 
 class Database:
@@ -36,7 +54,7 @@ class Database:
 
     @property
     def engine(self) -> Engine:
-        """The engine; tables are created the first time it is opened."""
+        """The engine; the schema is migrated to the newest revision when it is first opened."""
         if self._engine is None:
             with self._lock:
                 if self._engine is None:
@@ -44,19 +62,18 @@ class Database:
         return self._engine
 
     def _open(self) -> Engine:
-        url = sa.engine.make_url(self._url)
-        kwargs: dict[str, Any] = {"pool_pre_ping": True}
-        if url.get_backend_name() == "sqlite":
-            kwargs = {"connect_args": {"check_same_thread": False, "timeout": 10}}
-        engine = sa.create_engine(url, **kwargs)
-        if url.get_backend_name() == "sqlite":
-            sqlalchemy.event.listen(engine, "connect", _sqlite_pragmas)
+        # Imported here because migrate builds its engines with create_engine() above.
+        from gateway.store import migrate
+
+        engine = create_engine(self._url)
         try:
-            metadata.create_all(engine, checkfirst=True)
-        except sa.exc.DBAPIError:
-            # Another worker created the tables between our check and our CREATE; the second
-            # pass finds them all.
-            metadata.create_all(engine, checkfirst=True)
+            # Cheap when the schema is current (one query); otherwise it takes the
+            # database's migration lock, so workers opening a fresh store together wait
+            # for the first one instead of racing it.
+            migrate.upgrade_engine(engine)
+        except BaseException:
+            engine.dispose()
+            raise
         return engine
 
     def dispose(self) -> None:

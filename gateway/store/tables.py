@@ -1,7 +1,7 @@
 """Table definitions of the gateway's store (SQLAlchemy Core).
 
-Tables are created on first use; versioned migrations arrive with the trading store, whose
-schema will evolve, and will take these tables over as their first revision.
+The schema is versioned by Alembic migrations (``gateway/store/migrations``); a test checks
+that the migrations produce exactly these tables on SQLite, PostgreSQL and MariaDB.
 """
 
 from __future__ import annotations
@@ -46,4 +46,142 @@ bars = sa.Table(
     sa.Column("low", sa.Double, nullable=False),
     sa.Column("close", sa.Double, nullable=False),
     sa.Column("volume", sa.Double, nullable=False),
+)
+
+
+# Integer keys that autoincrement everywhere: SQLite only autoincrements INTEGER PRIMARY KEY.
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+trading_accounts = sa.Table(
+    "gw_accounts",
+    metadata,
+    # One row per account in managed mode. Every change to an account's orders, positions or
+    # balance starts by bumping `version` here: the row lock serializes writers of one account
+    # (no lost update, no double fill) and the counter tells streams that something changed.
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("balance", sa.Double, nullable=False),
+    sa.Column("realized_pl", sa.Double, nullable=False, default=0.0),
+    sa.Column("version", sa.BigInteger, nullable=False, default=0),
+    sa.Column("updated_at", sa.Double, nullable=False),
+)
+
+orders = sa.Table(
+    "gw_orders",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("account_id", sa.String(64), nullable=False),
+    sa.Column("instrument", sa.String(64), nullable=False),
+    sa.Column("side", sa.String(4), nullable=False),
+    sa.Column("type", sa.String(10), nullable=False),
+    sa.Column("qty", sa.Double, nullable=False),
+    sa.Column("filled_qty", sa.Double, nullable=False, default=0.0),
+    sa.Column("avg_price", sa.Double, nullable=True),
+    sa.Column("limit_price", sa.Double, nullable=True),
+    sa.Column("stop_price", sa.Double, nullable=True),
+    # placing, inactive, working (transitional); filled, cancelled, rejected (final).
+    sa.Column("status", sa.String(10), nullable=False),
+    # Brackets: take_profit or stop_loss; None for ordinary orders.
+    sa.Column("bracket", sa.String(12), nullable=True),
+    sa.Column("trailing_pips", sa.Double, nullable=True),
+    sa.Column("guaranteed", sa.Boolean, nullable=False, default=False),
+    # A bracket's parent order, kept after the parent filled so that OCO siblings find each
+    # other even when the wire shows the position (or nothing) as parent.
+    sa.Column("parent_id", sa.BigInteger, nullable=True),
+    sa.Column("parent_type", sa.String(8), nullable=True),
+    # The position this order protects (position brackets) or reduces (closing orders).
+    sa.Column("position_id", sa.BigInteger, nullable=True),
+    sa.Column("duration_type", sa.String(32), nullable=True),
+    sa.Column("duration_datetime", sa.BigInteger, nullable=True),
+    sa.Column("custom_fields", sa.Text, nullable=True),
+    sa.Column("message", sa.Text, nullable=True),
+    sa.Column("message_type", sa.String(12), nullable=True),
+    sa.Column("request_id", sa.String(64), nullable=True),
+    sa.Column("at_venue", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+    sa.Column("final_at", sa.Double, nullable=True),
+    # A retried placement carries the same requestId: the unique key makes the retry find the
+    # first order instead of creating a second one, even when both race.
+    sa.UniqueConstraint("account_id", "request_id", name="uq_gw_orders_request"),
+    sa.Index("ix_gw_orders_account_status", "account_id", "status"),
+    sa.Index("ix_gw_orders_account_final", "account_id", "final_at"),
+    sa.Index("ix_gw_orders_parent", "parent_id"),
+)
+
+positions = sa.Table(
+    "gw_positions",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("account_id", sa.String(64), nullable=False),
+    sa.Column("instrument", sa.String(64), nullable=False),
+    sa.Column("side", sa.String(4), nullable=False),
+    sa.Column("qty", sa.Double, nullable=False),
+    sa.Column("avg_price", sa.Double, nullable=False),
+    sa.Column("realized_pl", sa.Double, nullable=False, default=0.0),
+    sa.Column("opened_at", sa.Double, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+    sa.Column("closed_at", sa.Double, nullable=True),
+    sa.Index("ix_gw_positions_account_closed", "account_id", "closed_at"),
+)
+
+executions = sa.Table(
+    "gw_executions",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("account_id", sa.String(64), nullable=False),
+    sa.Column("order_id", sa.BigInteger, nullable=False),
+    sa.Column("position_id", sa.BigInteger, nullable=True),
+    sa.Column("instrument", sa.String(64), nullable=False),
+    sa.Column("side", sa.String(4), nullable=False),
+    sa.Column("qty", sa.Double, nullable=False),
+    sa.Column("price", sa.Double, nullable=False),
+    sa.Column("time", sa.Double, nullable=False),
+    sa.Column("is_close", sa.Boolean, nullable=False),
+    sa.Column("commission", sa.Double, nullable=True),
+    sa.Column("realized_pl", sa.Double, nullable=False, default=0.0),
+    sa.Index("ix_gw_executions_account_instrument", "account_id", "instrument", "time"),
+    sa.Index("ix_gw_executions_order", "order_id"),
+)
+
+leverage = sa.Table(
+    "gw_leverage",
+    metadata,
+    sa.Column("account_id", sa.String(64), primary_key=True),
+    sa.Column("instrument", sa.String(64), primary_key=True),
+    sa.Column("side", sa.String(4), primary_key=True),
+    sa.Column("leverage", sa.Double, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+)
+
+previews = sa.Table(
+    "gw_previews",
+    metadata,
+    # A preview's confirmId and the fingerprint of the order it showed: the placement that
+    # follows must carry the same order, within the preview's lifetime, once.
+    sa.Column("confirm_id", sa.String(64), primary_key=True),
+    sa.Column("account_id", sa.String(64), nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("expires_at", sa.Double, nullable=False),
+    sa.Column("used", sa.Boolean, nullable=False, default=False),
+)
+
+transactions = sa.Table(
+    "gw_transactions",
+    metadata,
+    # Transaction ids handed out with trading answers (supportTrackLatency) and the latency
+    # TradingView reports back for each.
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("account_id", sa.String(64), nullable=False),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("reported_type", sa.String(40), nullable=True),
+    sa.Column("instrument", sa.String(64), nullable=True),
+    sa.Column("side", sa.String(4), nullable=True),
+    sa.Column("qty", sa.Double, nullable=True),
+    sa.Column("ask", sa.Double, nullable=True),
+    sa.Column("bid", sa.Double, nullable=True),
+    sa.Column("quote_time_ms", sa.BigInteger, nullable=True),
+    sa.Column("round_trip_start_ms", sa.BigInteger, nullable=True),
+    sa.Column("round_trip_ms", sa.Double, nullable=True),
+    sa.Column("reported_at", sa.Double, nullable=True),
 )

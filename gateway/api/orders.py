@@ -1,0 +1,255 @@
+"""Orders: list, place, modify, cancel, preview, history, executions (spec §4.3–4.4)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import falcon
+
+from gateway.api._trading import (
+    entity_id,
+    execution_wire,
+    form_of,
+    order_wire,
+    trading_account,
+)
+from gateway.config.accounts import Account
+from gateway.errors import ApiError
+from gateway.http.forms import Form
+from gateway.http.render import locale_of, ok
+from gateway.services import Services
+from gateway.trading.journal import fingerprint
+from gateway.trading.model import Order, OrderSpec
+from gateway.trading.setup import TradingRuntime
+
+_MAX_COUNT = 1000
+
+
+def max_count(req: falcon.Request, default: int = 100) -> int:
+    """The ``maxCount`` query parameter, clipped to a sane maximum."""
+    raw = req.get_param("maxCount")
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(float(raw))
+    except ValueError:
+        raise ApiError("invalid_field", field="maxCount", reason="not a number") from None
+    if value < 1:
+        raise ApiError("invalid_field", field="maxCount", reason="must be at least 1")
+    return min(value, _MAX_COUNT)
+
+
+def current_orders(runtime: TradingRuntime, account: Account) -> list[Order]:
+    """Open orders and those that became final during their instrument's current session."""
+    cutoffs = {name: runtime.session_start(name) for name in runtime.prices.instruments}
+    since = min(cutoffs.values(), default=runtime.clock() - 86400)
+    with runtime.ledger.read(account.id) as tx:
+        found = runtime.ledger.orders_for(tx.conn, account.id, since)
+    return [
+        o for o in found if not o.is_final or (o.final_at or 0) >= cutoffs.get(o.instrument, since)
+    ]
+
+
+def _transaction(runtime: TradingRuntime, account: Account, kind: str) -> dict[str, str] | None:
+    if not account.flags.support_track_latency:
+        return None
+    return {"transactionId": runtime.journal.new_transaction(account.id, kind)}
+
+
+def _check_confirm(
+    runtime: TradingRuntime, account: Account, req: falcon.Request, form: Form
+) -> None:
+    confirm_id = req.get_param("confirmId")
+    if confirm_id and not runtime.journal.use_preview(
+        account.id, confirm_id, fingerprint(account.id, form)
+    ):
+        raise ApiError("preview_expired")
+
+
+def _request_id(req: falcon.Request) -> str | None:
+    value = req.get_param("requestId")
+    if value is None or value == "":
+        return None
+    if len(value) > 64:
+        raise ApiError("invalid_field", field="requestId", reason="longer than 64 characters")
+    return value
+
+
+class OrdersResource:
+    """``GET`` and ``POST /accounts/{accountId}/orders``."""
+
+    auth: ClassVar[str | None] = "trading"
+
+    def __init__(self, services: Services) -> None:
+        self._s = services
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, account_id: str) -> None:
+        """Orders (spec operation ``getOrders``)."""
+        runtime, account = trading_account(self._s, req, account_id)
+        ok(resp, [order_wire(o) for o in current_orders(runtime, account)])
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, account_id: str) -> None:
+        """Place an order (spec operation ``placeOrder``)."""
+        runtime, account = trading_account(self._s, req, account_id)
+        form = form_of(self._s, req)
+        request_id = _request_id(req)
+        spec = runtime.validator.new_order(account, form)
+        _check_confirm(runtime, account, req, form)
+        order = runtime.engine.place(account, spec, request_id)
+        data: dict[str, Any] = {"orderId": str(order.id)}
+        data |= _transaction(runtime, account, "place_order") or {}
+        ok(resp, data)
+
+
+class OrderResource:
+    """``PUT`` and ``DELETE /accounts/{accountId}/orders/{orderId}``."""
+
+    auth: ClassVar[str | None] = "trading"
+
+    def __init__(self, services: Services) -> None:
+        self._s = services
+
+    def on_put(
+        self, req: falcon.Request, resp: falcon.Response, account_id: str, order_id: str
+    ) -> None:
+        """Modify an order (spec operation ``modifyOrder``)."""
+        runtime, account = trading_account(self._s, req, account_id)
+        form = form_of(self._s, req)
+        oid = entity_id(order_id, "order")
+        with runtime.ledger.read(account.id) as tx:
+            order = tx.order(oid)
+        if order is None:
+            raise ApiError("unknown_order", order=order_id)
+        if order.is_final:
+            raise ApiError("order_final", order=order_id, state=order.status)
+        edit = runtime.validator.edit(account, order, form)
+        _check_confirm(runtime, account, req, form)
+        runtime.engine.modify(account, oid, edit)
+        ok(resp, _transaction(runtime, account, "modify_order"))
+
+    def on_delete(
+        self, req: falcon.Request, resp: falcon.Response, account_id: str, order_id: str
+    ) -> None:
+        """Cancel an order (spec operation ``cancelOrder``)."""
+        runtime, account = trading_account(self._s, req, account_id)
+        runtime.engine.cancel(account, entity_id(order_id, "order"))
+        ok(resp, _transaction(runtime, account, "cancel_order"))
+
+
+class PreviewOrderResource:
+    """``POST /accounts/{accountId}/previewOrder``: what the order would do, and a confirmId."""
+
+    auth: ClassVar[str | None] = "trading"
+
+    def __init__(self, services: Services) -> None:
+        self._s = services
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, account_id: str) -> None:
+        """Preview an order (spec operation ``previewOrder``)."""
+        runtime, account = trading_account(self._s, req, account_id)
+        form = form_of(self._s, req)
+        modifying = bool(form.get("id"))
+        flag = "support_modify_order_preview" if modifying else "support_place_order_preview"
+        if not getattr(account.flags, flag):
+            raise ApiError("not_supported", feature="Order preview")
+        locale = locale_of(req)
+        errors: list[str] = []
+        rows: list[dict[str, str]] = []
+        try:
+            if modifying:
+                oid = entity_id(form["id"], "order")
+                with runtime.ledger.read(account.id) as tx:
+                    order = tx.order(oid)
+                if order is None or order.is_final:
+                    raise ApiError("unknown_order", order=form["id"])
+                runtime.validator.edit(account, order, form)
+            spec = runtime.validator.new_order(account, form)
+            rows = self._rows(runtime, account, spec)
+        except ApiError as exc:
+            errors.append(self._s.messages.text(exc.code, locale, exc.params))
+            rows = [{"title": k, "value": form.get(k, "")} for k in ("instrument", "side", "qty")]
+        data: dict[str, Any] = {"sections": [{"rows": rows}]}
+        if errors:
+            data["errors"] = errors
+        else:
+            ttl = self._s.config.trading.preview_ttl.seconds
+            data["confirmId"] = runtime.journal.new_preview(
+                account.id, fingerprint(account.id, form), ttl
+            )
+        ok(resp, data)
+
+    @staticmethod
+    def _rows(runtime: TradingRuntime, account: Account, spec: OrderSpec) -> list[dict[str, str]]:
+        currency = account.currency or ""
+        sides = runtime.prices.sides(spec.instrument)
+        price = spec.limit_price or spec.stop_price
+        if price is None and sides is not None:
+            price = sides[1] if spec.side == "buy" else sides[0]
+        rows = [
+            ("Instrument", spec.instrument),
+            ("Side", spec.side),
+            ("Type", spec.type),
+            ("Quantity", f"{spec.qty:g}"),
+        ]
+        if price is not None:
+            priced = runtime.prices.priced(spec.instrument)
+            notional = runtime.prices.to_account(
+                spec.instrument, spec.qty * price * priced.multiplier, account.currency
+            )
+            with runtime.ledger.read(account.id) as tx:
+                from gateway.trading.accounting import chosen_leverage
+
+                chosen = chosen_leverage(tx.conn, account.id)
+            margin = runtime.accounting.margin(
+                spec.instrument, spec.side, spec.qty, price, account, chosen
+            )
+            rows += [
+                ("Estimated price", f"{price:g}"),
+                ("Order value", f"{notional:,.2f} {currency}".strip()),
+                ("Margin required", f"{margin:,.2f} {currency}".strip()),
+            ]
+        for bracket in spec.brackets:
+            title = "Take profit" if bracket.kind == "take_profit" else "Stop loss"
+            rows.append((title, f"{bracket.price:g}"))
+        return [{"title": t, "value": v} for t, v in rows]
+
+
+class OrdersHistoryResource:
+    """``GET /accounts/{accountId}/ordersHistory``: final orders of earlier sessions."""
+
+    auth: ClassVar[str | None] = "trading"
+
+    def __init__(self, services: Services) -> None:
+        self._s = services
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, account_id: str) -> None:
+        """Order history (spec operation ``getOrdersHistory``)."""
+        runtime, account = trading_account(self._s, req, account_id, "support_orders_history")
+        limit = max_count(req)
+        cutoffs = {name: runtime.session_start(name) for name in runtime.prices.instruments}
+        before = max(cutoffs.values(), default=runtime.clock())
+        with runtime.ledger.read(account.id) as tx:
+            found = runtime.ledger.history(tx.conn, account.id, before, _MAX_COUNT)
+        older = [o for o in found if (o.final_at or 0) < cutoffs.get(o.instrument, before)]
+        ok(resp, [order_wire(o) for o in older[:limit]])
+
+
+class ExecutionsResource:
+    """``GET /accounts/{accountId}/executions``: fills of one instrument."""
+
+    auth: ClassVar[str | None] = "trading"
+
+    def __init__(self, services: Services) -> None:
+        self._s = services
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, account_id: str) -> None:
+        """Executions (spec operation ``getExecutions``)."""
+        runtime, account = trading_account(self._s, req, account_id, "support_executions")
+        name = req.get_param("instrument") or ""
+        if not name:
+            raise ApiError("missing_field", field="instrument")
+        runtime.validator.instrument(account, name)
+        limit = max_count(req)
+        with runtime.ledger.read(account.id) as tx:
+            found = runtime.ledger.executions(tx.conn, account.id, name, limit)
+        ok(resp, [execution_wire(e) for e in found])

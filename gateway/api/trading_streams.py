@@ -1,0 +1,178 @@
+"""The trading streams (spec §9.2): orders, positions, net and individual positions, state.
+
+Each is one long response of JSON lines: the full list first, then arrays of the entities that
+changed (each whole), ``{"id", "qty": 0}`` for a position that closed, the whole AccountState
+whenever it changes, and ``{"s":"ok"}`` after ``trading.stream_ping`` of silence. A stream
+wakes on every change of its account in this process and re-reads the store at least every
+``trading.stream_interval`` (quotes move P&L; other processes change orders).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar
+
+import falcon
+import orjson
+
+from gateway.api._trading import (
+    individual_wire,
+    net_wires,
+    order_wire,
+    position_wire,
+    state_wire,
+    trading_account,
+)
+from gateway.api.account_state import snapshot
+from gateway.api.orders import current_orders
+from gateway.api.positions import open_positions
+from gateway.config.accounts import Account
+from gateway.errors import ApiError
+from gateway.services import Services
+from gateway.trading.setup import TradingRuntime
+
+Items = dict[str, dict[str, Any]]
+
+
+def _line(message: object) -> bytes:
+    return orjson.dumps(message) + b"\n"
+
+
+class _TradingStream:
+    auth: ClassVar[str | None] = "trading"
+    flag: ClassVar[str | None] = None
+    closed_as_zero: ClassVar[bool] = True
+
+    def __init__(self, services: Services) -> None:
+        self._s = services
+
+    def items(self, runtime: TradingRuntime, account: Account) -> Items:
+        """The current entities by id."""
+        raise NotImplementedError
+
+    def check(self, account: Account) -> None:
+        """Refuse accounts that do not offer this stream."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, account_id: str) -> None:
+        """Open the stream."""
+        runtime, account = trading_account(self._s, req, account_id, self.flag)
+        self.check(account)
+        resp.content_type = falcon.MEDIA_JSON
+        resp.set_header("X-Accel-Buffering", "no")
+        resp.set_header("Cache-Control", "no-store")
+        resp.stream = self._lines(runtime, account)
+
+    def _lines(self, runtime: TradingRuntime, account: Account) -> Iterator[bytes]:
+        settings = self._s.config.trading
+        ping, interval = settings.stream_ping.seconds, settings.stream_interval.seconds
+        sent = self.items(runtime, account)
+        yield _line(list(sent.values()))
+        yield from _follow(
+            runtime, account, ping, interval, lambda: self._changes(runtime, account, sent)
+        )
+
+    def _changes(self, runtime: TradingRuntime, account: Account, sent: Items) -> object | None:
+        now = self.items(runtime, account)
+        changed = [item for key, item in now.items() if sent.get(key) != item]
+        if self.closed_as_zero:
+            changed += [{"id": key, "qty": 0} for key in sent if key not in now]
+        sent.clear()
+        sent.update(now)
+        return changed or None
+
+
+def _follow(
+    runtime: TradingRuntime,
+    account: Account,
+    ping: float,
+    interval: float,
+    changes: Callable[[], object | None],
+) -> Iterator[bytes]:
+    """Wait for changes (or the interval), send what changed, ping when quiet."""
+    seen = runtime.changes.version(account.id)
+    last_sent = time.monotonic()
+    while not runtime.changes.closed:
+        seen = runtime.changes.wait(account.id, seen, interval)
+        message = changes()
+        if message is not None:
+            yield _line(message)
+            last_sent = time.monotonic()
+        elif time.monotonic() - last_sent >= ping:
+            yield _line({"s": "ok"})
+            last_sent = time.monotonic()
+
+
+class StreamOrdersResource(_TradingStream):
+    """``GET /accounts/{accountId}/stream/orders``."""
+
+    def items(self, runtime: TradingRuntime, account: Account) -> Items:
+        """Orders by id (the population of ``GET /orders``)."""
+        return {str(o.id): order_wire(o) for o in current_orders(runtime, account)}
+
+    closed_as_zero = False
+
+
+class StreamPositionsResource(_TradingStream):
+    """``GET /accounts/{accountId}/stream/positions``."""
+
+    flag = "support_positions"
+
+    def check(self, account: Account) -> None:
+        """Netting accounts stream net and individual positions instead."""
+        if account.flags.support_position_netting:
+            raise ApiError("not_supported", feature="Positions")
+
+    def items(self, runtime: TradingRuntime, account: Account) -> Items:
+        """Open positions by id."""
+        return {
+            str(p.id): position_wire(runtime, account, p) for p in open_positions(runtime, account)
+        }
+
+
+class StreamNetPositionsResource(_TradingStream):
+    """``GET /accounts/{accountId}/stream/netPositions``."""
+
+    flag = "support_position_netting"
+
+    def items(self, runtime: TradingRuntime, account: Account) -> Items:
+        """Net positions by instrument."""
+        return {n["id"]: n for n in net_wires(open_positions(runtime, account))}
+
+
+class StreamIndividualPositionsResource(_TradingStream):
+    """``GET /accounts/{accountId}/stream/individualPositions``."""
+
+    flag = "support_position_netting"
+
+    def items(self, runtime: TradingRuntime, account: Account) -> Items:
+        """Individual positions by id."""
+        return {
+            str(p.id): individual_wire(runtime, account, p)
+            for p in open_positions(runtime, account)
+        }
+
+
+class StreamStateResource(_TradingStream):
+    """``GET /accounts/{accountId}/stream/state``: the whole AccountState on every change."""
+
+    def _lines(self, runtime: TradingRuntime, account: Account) -> Iterator[bytes]:
+        settings = self._s.config.trading
+        last = state_wire(self._s, account, snapshot(runtime, account))
+        yield _line(last)
+
+        def changed() -> object | None:
+            nonlocal last
+            state = state_wire(self._s, account, snapshot(runtime, account))
+            if state == last:
+                return None
+            last = state
+            return state
+
+        yield from _follow(
+            runtime,
+            account,
+            settings.stream_ping.seconds,
+            settings.stream_interval.seconds,
+            changed,
+        )

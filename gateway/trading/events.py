@@ -1,0 +1,49 @@
+"""Change notifications for trading streams within one process.
+
+Streams wait here instead of polling the store: every committed change of an account bumps its
+counter and wakes the streams of that account. Changes made by other processes are noticed
+through the store's account version, which streams also read on their regular re-check.
+"""
+
+from __future__ import annotations
+
+import threading
+
+
+class Changes:
+    """A counter per account and a condition to wait on."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._versions: dict[str, int] = {}
+        self._closed = False
+
+    def touch(self, account_id: str) -> None:
+        """Note a change of ``account_id`` and wake its waiters."""
+        with self._cond:
+            self._versions[account_id] = self._versions.get(account_id, 0) + 1
+            self._cond.notify_all()
+
+    def version(self, account_id: str) -> int:
+        """The current counter of an account."""
+        with self._cond:
+            return self._versions.get(account_id, 0)
+
+    def wait(self, account_id: str, seen: int, timeout: float) -> int:
+        """Block until the account's counter differs from ``seen`` or ``timeout`` passes."""
+        with self._cond:
+            self._cond.wait_for(
+                lambda: self._closed or self._versions.get(account_id, 0) != seen, timeout
+            )
+            return self._versions.get(account_id, 0)
+
+    def close(self) -> None:
+        """Wake every waiter (shutdown)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    @property
+    def closed(self) -> bool:
+        """Whether the process is shutting down."""
+        return self._closed
