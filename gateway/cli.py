@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 import yaml
 
 from gateway import __version__
@@ -22,6 +23,7 @@ from gateway.config.loader import ConfigError, load_config, read_source
 from gateway.config.model import GatewayConfig
 from gateway.config.reference import config_reference
 from gateway.plugins.registry import PluginError, Registry
+from gateway.store import migrate
 
 
 def _vars(items: Sequence[str]) -> dict[str, str]:
@@ -64,6 +66,25 @@ def connector_problems(connectors: dict[str, Any]) -> list[str]:
         if callable(validate):
             problems += [f"connectors.{name}: {p}" for p in validate()]
     return problems
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    """Upgrade the store's schema ahead of a deploy, or show its revision."""
+    config = _load(args, Registry.discover())
+    if config is None:
+        return 1
+    url = config.store.url.reveal()
+    try:
+        if args.action == "upgrade":
+            migrate.upgrade(url)
+        current = migrate.current_revision(url)
+    except (migrate.SchemaError, sa.exc.SQLAlchemyError) as exc:
+        # The URL may hold a password: name the error, never the URL.
+        print(f"{args.config}: store: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
+        return 1
+    head = migrate.head_revision()
+    print(f"store revision: {current or 'none'} (newest: {head})")
+    return 0 if args.action == "current" or current == head else 1
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -203,6 +224,13 @@ def parser() -> argparse.ArgumentParser:
         "--dump", action="store_true", help="print the effective configuration, secrets masked"
     )
     check.set_defaults(func=cmd_check)
+
+    db = sub.add_parser("db", help="the store's schema: show its revision or upgrade it")
+    config_arg(db)
+    db.add_argument(
+        "action", choices=("upgrade", "current"), help="upgrade to the newest revision, or show"
+    )
+    db.set_defaults(func=cmd_db)
 
     hp = sub.add_parser("hash-password", help="hash a password read from the terminal or stdin")
     hp.set_defaults(func=cmd_hash_password)

@@ -28,18 +28,18 @@ CATALOGUE: Mapping[str, str] = MappingProxyType({
     "invalid_range": "Invalid range: from {start} is after to {end}.",
     "no_market_data": "Market data is not configured on this server.",
     "trading_unavailable": "Trading is not configured on this server.",
-    "not_supported": "{feature} is not available for this account.",
+    "not_supported": "This account does not support {feature}.",
     "unknown_instrument": "Unknown instrument: {instrument}.",
     "unknown_order": "Unknown order: {order}.",
     "unknown_position": "Unknown position: {position}.",
     "order_final": "Order {order} is already {state}.",
-    "order_type_disabled": "{type} orders are not available for this account.",
+    "order_type_disabled": "This account does not accept {type} orders.",
     "qty_out_of_range": "Quantity {qty} is outside the allowed range {min} to {max}.",
     "qty_step": "Quantity {qty} is not a multiple of {step}.",
     "price_tick": "{field} {price} is not a multiple of the tick size {tick}.",
     "price_side": "{field} {price} must be {relation} the current price {current}.",
     "price_rule": "{field} {price} must be within {min}% to {max}% of {reference} {current}.",
-    "bracket_side": "{field} {price} must be {relation} the order price {reference}.",
+    "bracket_side": "{field} {price} must be {relation} {what} {reference}.",
     "bracket_conflict": "Send only one of stopLoss, trailingStopPips and guaranteedStop.",
     "no_price": "There is no price for {instrument} yet. Please try again in a moment.",
     "insufficient_margin": (
@@ -96,8 +96,9 @@ class ApiError(Exception):
         super().__init__(code)
         self.code = code
         self.status = status
-        # Echoed request values are clipped: a message is for a notification, not a log.
-        self.params = {k: _clip(str(v)) for k, v in params.items()}
+        # Echoed request values are clipped: a message is for a notification, not a log. A
+        # reason is the gateway's own text (e.g. the list of allowed values): kept whole.
+        self.params = {k: str(v) if k == "reason" else _clip(str(v)) for k, v in params.items()}
 
 
 def _clip(text: str, limit: int = 80) -> str:

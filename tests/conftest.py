@@ -89,3 +89,23 @@ def bearer(token: str) -> dict[str, str]:
 @pytest.fixture
 def token(client: webtest.TestApp) -> str:
     return login(client)
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+def any_store(
+    request: pytest.FixtureRequest, demo_config: GatewayConfig
+) -> Iterator[GatewayConfig]:
+    """The demo configuration on each store the gateway supports, with empty tables.
+
+    PostgreSQL and MariaDB are the local test servers (skipped on a laptop without them,
+    required under CI=true, see tests/servers.py).
+    """
+    from tests.servers import MARIADB_URL, POSTGRES_URL, require, reset_gateway_tables
+
+    if request.param == "sqlite":
+        yield demo_config
+        return
+    url = require(POSTGRES_URL if request.param == "postgresql" else MARIADB_URL)
+    reset_gateway_tables(url)
+    yield with_store(demo_config, url)
+    reset_gateway_tables(url)

@@ -123,3 +123,25 @@ def test_pbkdf2_hashes_are_accepted() -> None:
     assert not verify_password(stored, "pw2")
     assert not verify_password("pbkdf2_sha256$x$y", "pw")
     assert not verify_password(None, "pw")
+
+
+def test_db_upgrade_then_current(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "gateway.yaml"
+    config.write_text(DEMO_NO_FEED.replace("sqlite:///demo.db", "sqlite:///fresh.db"))
+    assert main(["db", str(config), "current"]) == 0
+    assert capsys.readouterr().out == "store revision: none (newest: 0001)\n"
+    assert main(["db", str(config), "upgrade"]) == 0
+    assert capsys.readouterr().out == "store revision: 0001 (newest: 0001)\n"
+    assert (tmp_path / "fresh.db").exists()
+
+
+def test_db_reports_an_unreachable_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "gateway.yaml"
+    url = "postgresql+psycopg://gateway:s3cret@127.0.0.1:1/none"
+    config.write_text(DEMO_NO_FEED.replace("sqlite:///demo.db", url))
+    assert main(["db", str(config), "upgrade"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{config}: store: OperationalError: ")
+    assert "s3cret" not in err

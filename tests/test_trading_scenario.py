@@ -25,8 +25,8 @@ def _qty(positions: list[dict[str, object]], instrument: str = "EURUSD") -> floa
     return total
 
 
-def test_market_orders_fill_at_the_ask_and_bid(demo_config: GatewayConfig) -> None:
-    with desk(demo_config) as d:
+def test_market_orders_fill_at_the_ask_and_bid(any_store: GatewayConfig) -> None:
+    with desk(any_store) as d:
         buy = d.place(qty=10000, side="buy", type="market")
         sell = d.place(qty=4000, side="sell", type="market")
         orders = d.orders()
@@ -48,12 +48,12 @@ def test_market_orders_fill_at_the_ask_and_bid(demo_config: GatewayConfig) -> No
     ],
 )
 def test_resting_orders_work_until_the_market_reaches_them(
-    demo_config: GatewayConfig,
+    any_store: GatewayConfig,
     form: dict[str, Any],
     move: tuple[float, float],
     price: float,
 ) -> None:
-    with desk(demo_config) as d:
+    with desk(any_store) as d:
         order_id = d.place(qty=1000, side="buy", **form)
         assert d.orders()[order_id]["status"] == "working"
         assert d.positions() == []
@@ -64,9 +64,9 @@ def test_resting_orders_work_until_the_market_reaches_them(
 
 
 def test_brackets_are_inactive_then_working_then_one_cancels_the_other(
-    demo_config: GatewayConfig,
+    any_store: GatewayConfig,
 ) -> None:
-    with desk(demo_config) as d:
+    with desk(any_store) as d:
         parent = d.place(qty=2000, side="buy", type="limit", limitPrice=1.07, stopLoss=1.06,
                          takeProfit=1.08)  # fmt: skip
         orders = d.orders()
@@ -96,8 +96,8 @@ def test_brackets_are_inactive_then_working_then_one_cancels_the_other(
         assert d.state()["balance"] == pytest.approx(100020)
 
 
-def test_cancelling_a_parent_cancels_its_brackets(demo_config: GatewayConfig) -> None:
-    with desk(demo_config) as d:
+def test_cancelling_a_parent_cancels_its_brackets(any_store: GatewayConfig) -> None:
+    with desk(any_store) as d:
         parent = d.place(qty=1000, side="sell", type="limit", limitPrice=1.09, stopLoss=1.1,
                          takeProfit=1.05)  # fmt: skip
         assert d.delete(f"/orders/{parent}", "cancelOrder")["s"] == "ok"
@@ -106,9 +106,9 @@ def test_cancelling_a_parent_cancels_its_brackets(demo_config: GatewayConfig) ->
 
 
 def test_modify_moves_the_price_and_removing_a_bracket_cancels_it_alone(
-    demo_config: GatewayConfig,
+    any_store: GatewayConfig,
 ) -> None:
-    with desk(demo_config) as d:
+    with desk(any_store) as d:
         parent = d.place(qty=1000, side="buy", type="limit", limitPrice=1.07, stopLoss=1.06,
                          takeProfit=1.08)  # fmt: skip
         form = {"qty": 3000, "limitPrice": 1.071, "takeProfit": 1.085}
@@ -129,8 +129,8 @@ def test_modify_moves_the_price_and_removing_a_bracket_cancels_it_alone(
         assert sorted(o["type"] for o in live) == ["limit", "stop"]
 
 
-def test_cancelling_one_bracket_leaves_the_other_and_the_parent(demo_config: GatewayConfig) -> None:
-    with desk(demo_config) as d:
+def test_cancelling_one_bracket_leaves_the_other_and_the_parent(any_store: GatewayConfig) -> None:
+    with desk(any_store) as d:
         parent = d.place(qty=1000, side="buy", type="market", stopLoss=1.07, takeProfit=1.09)
         orders = d.orders()
         sl = next(o for o in orders.values() if o["type"] == "stop")
@@ -142,8 +142,8 @@ def test_cancelling_one_bracket_leaves_the_other_and_the_parent(demo_config: Gat
         assert orders[parent]["status"] == "filled"
 
 
-def test_partial_fill_of_a_bracket_shrinks_its_sibling(demo_config: GatewayConfig) -> None:
-    with desk(demo_config, max_fill_qty=1000) as d:
+def test_partial_fill_of_a_bracket_shrinks_its_sibling(any_store: GatewayConfig) -> None:
+    with desk(any_store, max_fill_qty=1000) as d:
         d.place(qty=3000, side="buy", type="limit", limitPrice=1.079, stopLoss=1.07,
                 takeProfit=1.09)  # fmt: skip
         for i in range(3):  # three quotes, three slices of 1000 (a repeated quote adds none)
@@ -158,8 +158,8 @@ def test_partial_fill_of_a_bracket_shrinks_its_sibling(demo_config: GatewayConfi
         assert _qty(d.positions()) == 2000
 
 
-def test_position_brackets_added_later_and_closing_cancels_them(demo_config: GatewayConfig) -> None:
-    with desk(demo_config) as d:
+def test_position_brackets_added_later_and_closing_cancels_them(any_store: GatewayConfig) -> None:
+    with desk(any_store) as d:
         d.place(qty=5000, side="sell", type="market")
         [position] = d.positions()
         form = {"stopLoss": 1.09, "takeProfit": 1.07}
@@ -175,8 +175,8 @@ def test_position_brackets_added_later_and_closing_cancels_them(demo_config: Gat
         assert {d.orders()[o["id"]]["status"] for o in brackets} == {"cancelled"}
 
 
-def test_partial_close_and_native_reverse(demo_config: GatewayConfig) -> None:
-    with desk(demo_config) as d:
+def test_partial_close_and_native_reverse(any_store: GatewayConfig) -> None:
+    with desk(any_store) as d:
         d.place(qty=5000, side="buy", type="market")
         [position] = d.positions()
         d.delete(f"/positions/{position['id']}", "closePosition", {"amount": 2000})
@@ -192,17 +192,17 @@ def test_partial_close_and_native_reverse(demo_config: GatewayConfig) -> None:
         assert reversed_["id"] != position["id"]
 
 
-def test_reverse_by_a_double_quantity_order(demo_config: GatewayConfig) -> None:
+def test_reverse_by_a_double_quantity_order(any_store: GatewayConfig) -> None:
     flags = {"support_native_reverse_position": False}
-    with desk(demo_config, flags=flags) as d:
+    with desk(any_store, flags=flags) as d:
         d.place(qty=2000, side="buy", type="market")
         d.place(qty=4000, side="sell", type="market")  # what TradingView sends to reverse
         [position] = d.positions()
         assert position["side"] == "sell" and position["qty"] == 2000
 
 
-def test_multiposition_keeps_one_position_per_order(demo_config: GatewayConfig) -> None:
-    with desk(demo_config, flags={"support_multiposition": True}) as d:
+def test_multiposition_keeps_one_position_per_order(any_store: GatewayConfig) -> None:
+    with desk(any_store, flags={"support_multiposition": True}) as d:
         d.place(qty=1000, side="buy", type="market")
         d.place(qty=2000, side="sell", type="market")
         positions = d.positions()
@@ -213,8 +213,8 @@ def test_multiposition_keeps_one_position_per_order(demo_config: GatewayConfig) 
         assert [(p["side"], p["qty"]) for p in d.positions()] == [("buy", 1000)]
 
 
-def test_netting_mode_net_and_individual_positions(demo_config: GatewayConfig) -> None:
-    with desk(demo_config) as d:
+def test_netting_mode_net_and_individual_positions(any_store: GatewayConfig) -> None:
+    with desk(any_store) as d:
         acct = "DEMO-EUR"
         d.place(acct, qty=1000, side="buy", type="market")
         d.place(acct, qty=3000, side="buy", type="market")
@@ -230,16 +230,16 @@ def test_netting_mode_net_and_individual_positions(demo_config: GatewayConfig) -
         assert answer["s"] == "ok"
         stops = [o for o in d.orders(acct).values() if o["type"] == "stop"]
         assert stops[0]["parentId"] == lot and stops[0]["status"] == "working"
-        d.delete(f"/individualPositions/{lot}", "closeIndividualPosition", {"amount": 500}, acct)
+        d.delete(f"/individualPositions/{lot}", "closeIndividualPosition", {"amount": 1000}, acct)
         d.settle()
-        assert d.get("/individualPositions", "getIndividualPositions", acct)["d"][0]["qty"] == 1500
+        assert d.get("/individualPositions", "getIndividualPositions", acct)["d"][0]["qty"] == 1000
         d.delete("/netPositions/EURUSD", "closeNetPosition", None, acct)
         d.settle()
         assert d.get("/netPositions", "getNetPositions", acct)["d"] == []
 
 
-def test_executions_and_history(demo_config: GatewayConfig) -> None:
-    with desk(demo_config) as d:
+def test_executions_and_history(any_store: GatewayConfig) -> None:
+    with desk(any_store) as d:
         buy = d.place(qty=1000, side="buy", type="market")
         d.place(qty=1000, side="sell", type="market")
         fills = d.get("/executions", "getExecutions", instrument="EURUSD")["d"]
@@ -256,8 +256,8 @@ def test_executions_and_history(demo_config: GatewayConfig) -> None:
         assert {o["status"] for o in history} == {"filled"}
 
 
-def test_preview_then_place_with_the_confirm_id(demo_config: GatewayConfig) -> None:
-    with desk(demo_config) as d:
+def test_preview_then_place_with_the_confirm_id(any_store: GatewayConfig) -> None:
+    with desk(any_store) as d:
         form = d.order_form(qty=1000, side="buy", type="limit", limitPrice=1.075)
         preview = d.post("/previewOrder", "previewOrder", form)["d"]
         titles = [r["title"] for r in preview["sections"][0]["rows"]]
@@ -268,8 +268,8 @@ def test_preview_then_place_with_the_confirm_id(demo_config: GatewayConfig) -> N
         assert again["s"] == "error"  # a preview confirms one placement
 
 
-def test_leverage_changes_the_margin(demo_config: GatewayConfig) -> None:
-    with desk(demo_config) as d:
+def test_leverage_changes_the_margin(any_store: GatewayConfig) -> None:
+    with desk(any_store) as d:
         form = {"instrument": "EURUSD", "side": "buy", "orderType": "market"}
         got = d.post("/getLeverage", "getLeverage", form)["d"]
         assert (got["leverage"], got["min"], got["max"], got["step"]) == (30, 1, 30, 1)
@@ -285,8 +285,8 @@ def test_leverage_changes_the_margin(demo_config: GatewayConfig) -> None:
         assert d.state()["marginAvailable"] == pytest.approx(margin_at_30 - 720, abs=0.01)
 
 
-def test_transaction_ids_and_latency_tracking(demo_config: GatewayConfig) -> None:
-    with desk(demo_config) as d:
+def test_transaction_ids_and_latency_tracking(any_store: GatewayConfig) -> None:
+    with desk(any_store) as d:
         answer = d.try_place(qty=1000, side="buy", type="limit", limitPrice=1.07)
         transaction = answer["d"]["transactionId"]
         report = {
@@ -306,8 +306,8 @@ def test_transaction_ids_and_latency_tracking(demo_config: GatewayConfig) -> Non
         assert isinstance(cancelled["d"]["transactionId"], str)
 
 
-def test_request_id_deduplicates_retried_placements(demo_config: GatewayConfig) -> None:
-    with desk(demo_config) as d:
+def test_request_id_deduplicates_retried_placements(any_store: GatewayConfig) -> None:
+    with desk(any_store) as d:
         query = {"requestId": "retry-1"}
         first = d.try_place(query=query, qty=1000, side="buy", type="market")
         second = d.try_place(query=query, qty=1000, side="buy", type="market")
@@ -315,8 +315,8 @@ def test_request_id_deduplicates_retried_placements(demo_config: GatewayConfig) 
         assert len(d.orders()) == 1 and _qty(d.positions()) == 1000
 
 
-def test_state_and_positions_agree_on_pl(demo_config: GatewayConfig) -> None:
-    with desk(demo_config) as d:
+def test_state_and_positions_agree_on_pl(any_store: GatewayConfig) -> None:
+    with desk(any_store) as d:
         d.place(qty=10000, side="buy", type="market")
         d.place(instrument="AAPL", qty=10, side="sell", type="market", currentAsk=190.02,
                 currentBid=190.0)  # fmt: skip
@@ -330,8 +330,8 @@ def test_state_and_positions_agree_on_pl(demo_config: GatewayConfig) -> None:
         assert state["equity"] == pytest.approx(state["balance"] + state["unrealizedPl"])
 
 
-def test_eur_account_converts_pl_with_the_feed_rate(demo_config: GatewayConfig) -> None:
-    with desk(demo_config) as d:
+def test_eur_account_converts_pl_with_the_feed_rate(any_store: GatewayConfig) -> None:
+    with desk(any_store) as d:
         d.place("DEMO-EUR", qty=10000, side="buy", type="market")
         d.quote("EURUSD", 1.0901, 1.0902)
         [lot] = d.get("/individualPositions", "getIndividualPositions", "DEMO-EUR")["d"]
@@ -339,8 +339,8 @@ def test_eur_account_converts_pl_with_the_feed_rate(demo_config: GatewayConfig) 
         assert lot["unrealizedPl"] == pytest.approx(usd / 1.09015, rel=1e-6)
 
 
-def test_trailing_stop_follows_the_market(demo_config: GatewayConfig) -> None:
-    with desk(demo_config) as d:
+def test_trailing_stop_follows_the_market(any_store: GatewayConfig) -> None:
+    with desk(any_store) as d:
         d.place(qty=1000, side="buy", type="market", trailingStopPips=20)
         stop = next(o for o in d.orders().values() if o["type"] == "stop")
         assert stop["isTrailingStop"] is True and stop["trailingStopPips"] == 20
@@ -357,8 +357,8 @@ def test_trailing_stop_follows_the_market(demo_config: GatewayConfig) -> None:
         assert d.positions() == []
 
 
-def test_guaranteed_stop_fills_at_its_price(demo_config: GatewayConfig) -> None:
-    with desk(demo_config, flags={"support_guaranteed_stop": True}, slippage_ticks=50) as d:
+def test_guaranteed_stop_fills_at_its_price(any_store: GatewayConfig) -> None:
+    with desk(any_store, flags={"support_guaranteed_stop": True}, slippage_ticks=50) as d:
         d.place(qty=1000, side="buy", type="market", guaranteedStop=1.075)
         stop = next(o for o in d.orders().values() if o["type"] == "stop")
         assert stop["isGuaranteedStop"] is True
@@ -366,8 +366,8 @@ def test_guaranteed_stop_fills_at_its_price(demo_config: GatewayConfig) -> None:
         assert d.orders()[stop["id"]]["avgPrice"] == 1.075
 
 
-def test_day_orders_expire_at_the_session_close(demo_config: GatewayConfig) -> None:
-    with desk(demo_config) as d:
+def test_day_orders_expire_at_the_session_close(any_store: GatewayConfig) -> None:
+    with desk(any_store) as d:
         order_id = d.place(instrument="AAPL", qty=1, side="buy", type="limit", limitPrice=150,
                            durationType="DAY", currentAsk=190.02, currentBid=190.0)  # fmt: skip
         d.advance(6 * 3600 + 60)  # 10:00 New York + 6 h 1 min: after the 16:00 close
@@ -378,8 +378,8 @@ def test_day_orders_expire_at_the_session_close(demo_config: GatewayConfig) -> N
         assert "message" in order
 
 
-def test_venue_rejection_outside_the_session(demo_config: GatewayConfig) -> None:
-    with desk(demo_config, outside_session="reject") as d:
+def test_venue_rejection_outside_the_session(any_store: GatewayConfig) -> None:
+    with desk(any_store, outside_session="reject") as d:
         d.advance(7 * 3600)  # 17:00 New York: AAPL is closed
         answer = d.try_place(instrument="AAPL", qty=1, side="buy", type="market",
                              currentAsk=190.02, currentBid=190.0)  # fmt: skip
@@ -396,9 +396,9 @@ def _check(d: Desk) -> None:
 
 
 def test_positions_equal_the_sum_of_fills_after_a_mixed_session(
-    demo_config: GatewayConfig,
+    any_store: GatewayConfig,
 ) -> None:
-    with desk(demo_config) as d:
+    with desk(any_store) as d:
         d.place(qty=3000, side="buy", type="market", takeProfit=1.0825, stopLoss=1.075)
         d.place(qty=1000, side="sell", type="limit", limitPrice=1.0815)
         d.quote("EURUSD", 1.0815, 1.0816)

@@ -64,9 +64,9 @@ def _fast(config: GatewayConfig) -> GatewayConfig:
 
 
 def test_orders_stream_sends_the_snapshot_then_changed_orders_whole(
-    demo_config: GatewayConfig,
+    any_store: GatewayConfig,
 ) -> None:
-    with desk(_fast(demo_config)) as d:
+    with desk(_fast(any_store)) as d:
         resting = d.place(qty=1000, side="buy", type="limit", limitPrice=1.075)
         with stream(d, "/stream/orders", "streamOrders") as s:
             snapshot = s.next()
@@ -81,9 +81,9 @@ def test_orders_stream_sends_the_snapshot_then_changed_orders_whole(
 
 
 def test_positions_stream_reports_a_closed_position_as_qty_zero(
-    demo_config: GatewayConfig,
+    any_store: GatewayConfig,
 ) -> None:
-    with desk(_fast(demo_config)) as d, stream(d, "/stream/positions", "streamPositions") as s:
+    with desk(_fast(any_store)) as d, stream(d, "/stream/positions", "streamPositions") as s:
         assert s.next() == []
         d.place(qty=1000, side="buy", type="market")
         [opened] = s.until(lambda m: isinstance(m, list) and m)[-1]
@@ -97,8 +97,8 @@ def test_positions_stream_reports_a_closed_position_as_qty_zero(
         assert closed == [{"id": opened["id"], "qty": 0}]
 
 
-def test_state_stream_sends_the_whole_state_when_it_changes(demo_config: GatewayConfig) -> None:
-    with desk(_fast(demo_config)) as d, stream(d, "/stream/state", "streamState") as s:
+def test_state_stream_sends_the_whole_state_when_it_changes(any_store: GatewayConfig) -> None:
+    with desk(_fast(any_store)) as d, stream(d, "/stream/state", "streamState") as s:
         first = s.next()
         assert first["balance"] == 100000 and "amData" in first
         d.place(qty=10000, side="buy", type="market")
@@ -108,8 +108,8 @@ def test_state_stream_sends_the_whole_state_when_it_changes(demo_config: Gateway
         assert set(state) >= {"balance", "unrealizedPl", "equity", "marginAvailable"}
 
 
-def test_net_and_individual_position_streams(demo_config: GatewayConfig) -> None:
-    with desk(_fast(demo_config)) as d:
+def test_net_and_individual_position_streams(any_store: GatewayConfig) -> None:
+    with desk(_fast(any_store)) as d:
         acct = "DEMO-EUR"
         with (
             stream(d, "/stream/netPositions", "streamNetPositions", acct) as net,
@@ -128,25 +128,25 @@ def test_net_and_individual_position_streams(demo_config: GatewayConfig) -> None
             assert gone[-1] == [{"id": "EURUSD", "qty": 0}]
 
 
-def test_a_quiet_stream_pings(demo_config: GatewayConfig) -> None:
-    with desk(_fast(demo_config)) as d, stream(d, "/stream/orders", "streamOrders") as s:
+def test_a_quiet_stream_pings(any_store: GatewayConfig) -> None:
+    with desk(_fast(any_store)) as d, stream(d, "/stream/orders", "streamOrders") as s:
         assert s.next() == []
         assert s.next() == {"s": "ok"}  # after stream_ping (1 s here, 5 s by default)
 
 
-def test_streams_follow_the_account_flags(demo_config: GatewayConfig) -> None:
-    with desk(_fast(demo_config)) as d:
+def test_streams_follow_the_account_flags(any_store: GatewayConfig) -> None:
+    with desk(_fast(any_store)) as d:
         answer = d.get("/stream/netPositions", "getPositions")
         assert answer == {
             "s": "error",
-            "errmsg": "Net and individual positions is not available for this account.",
+            "errmsg": "This account does not support net and individual positions.",
         }
 
 
 def test_a_stream_sees_orders_placed_from_another_thread(
-    demo_config: GatewayConfig,
+    any_store: GatewayConfig,
 ) -> None:
-    with desk(_fast(demo_config)) as d, stream(d, "/stream/orders", "streamOrders") as s:
+    with desk(_fast(any_store)) as d, stream(d, "/stream/orders", "streamOrders") as s:
         assert s.next() == []
         done = threading.Event()
 

@@ -34,14 +34,14 @@ def trading_account(
 
 
 _FEATURES = {
-    "support_positions": "Positions",
-    "support_position_netting": "Net and individual positions",
-    "support_close_position": "Closing positions",
-    "support_balances": "Balances",
-    "support_executions": "Executions",
-    "support_orders_history": "Order history",
-    "support_leverage": "Leverage",
-    "support_track_latency": "Latency tracking",
+    "support_positions": "the positions endpoints",
+    "support_position_netting": "net and individual positions",
+    "support_close_position": "closing positions",
+    "support_balances": "balances",
+    "support_executions": "executions",
+    "support_orders_history": "order history",
+    "support_leverage": "leverage",
+    "support_track_latency": "latency tracking",
 }
 
 
@@ -52,7 +52,7 @@ def form_of(services: Services, req: falcon.Request) -> Form:
 
 def entity_id(raw: str, what: str) -> int:
     """An order or position id from the path (ours are decimal integers)."""
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         if what == "order":
             raise ApiError("unknown_order", order=raw)
         raise ApiError("unknown_position", position=raw)

@@ -32,7 +32,7 @@ def max_count(req: falcon.Request, default: int = 100) -> int:
         return default
     try:
         value = int(float(raw))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise ApiError("invalid_field", field="maxCount", reason="not a number") from None
     if value < 1:
         raise ApiError("invalid_field", field="maxCount", reason="must be at least 1")
@@ -60,6 +60,8 @@ def _check_confirm(
     runtime: TradingRuntime, account: Account, req: falcon.Request, form: Form
 ) -> None:
     confirm_id = req.get_param("confirmId")
+    if confirm_id and "\x00" in confirm_id:
+        raise ApiError("invalid_field", field="confirmId", reason="contains a NUL character")
     if confirm_id and not runtime.journal.use_preview(
         account.id, confirm_id, fingerprint(account.id, form)
     ):
@@ -72,6 +74,8 @@ def _request_id(req: falcon.Request) -> str | None:
         return None
     if len(value) > 64:
         raise ApiError("invalid_field", field="requestId", reason="longer than 64 characters")
+    if "\x00" in value:
+        raise ApiError("invalid_field", field="requestId", reason="contains a NUL character")
     return value
 
 
@@ -151,7 +155,7 @@ class PreviewOrderResource:
         modifying = bool(form.get("id"))
         flag = "support_modify_order_preview" if modifying else "support_place_order_preview"
         if not getattr(account.flags, flag):
-            raise ApiError("not_supported", feature="Order preview")
+            raise ApiError("not_supported", feature="order previews")
         locale = locale_of(req)
         errors: list[str] = []
         rows: list[dict[str, str]] = []
@@ -160,14 +164,17 @@ class PreviewOrderResource:
                 oid = entity_id(form["id"], "order")
                 with runtime.ledger.read(account.id) as tx:
                     order = tx.order(oid)
-                if order is None or order.is_final:
+                if order is None:
                     raise ApiError("unknown_order", order=form["id"])
+                if order.is_final:
+                    raise ApiError("order_final", order=form["id"], state=order.status)
                 runtime.validator.edit(account, order, form)
             spec = runtime.validator.new_order(account, form)
             rows = self._rows(runtime, account, spec)
         except ApiError as exc:
             errors.append(self._s.messages.text(exc.code, locale, exc.params))
-            rows = [{"title": k, "value": form.get(k, "")} for k in ("instrument", "side", "qty")]
+            shown = (("Instrument", "instrument"), ("Side", "side"), ("Quantity", "qty"))
+            rows = [{"title": title, "value": form.get(key, "")[:80]} for title, key in shown]
         data: dict[str, Any] = {"sections": [{"rows": rows}]}
         if errors:
             data["errors"] = errors

@@ -34,7 +34,7 @@ def _positions_account(
     runtime, account = trading_account(services, req, account_id, "support_positions")
     if account.flags.support_position_netting:
         # Netting accounts use /netPositions and /individualPositions instead (spec §9.5).
-        raise ApiError("not_supported", feature="Positions")
+        raise ApiError("not_supported", feature="the positions endpoints")
     return runtime, account
 
 
@@ -93,10 +93,10 @@ class PositionResource:
         """Close, or close part of, a position (spec operation ``closePosition``)."""
         runtime, account = _positions_account(self._s, req, account_id)
         if not account.flags.support_close_position:
-            raise ApiError("not_supported", feature="Closing positions")
+            raise ApiError("not_supported", feature="closing positions")
         form = form_of(self._s, req)
         position = _position(runtime, account, position_id)
-        amount = runtime.validator.close_amount(account, form, individual=False)
+        amount = runtime.validator.close_amount(account, position, form, individual=False)
         runtime.engine.close_position(account, position.id, amount)
         ok(resp, _transaction(runtime, account, "close_position"))
 
@@ -175,6 +175,6 @@ class IndividualPositionResource:
         runtime, account = trading_account(self._s, req, account_id, "support_position_netting")
         form = form_of(self._s, req)
         position = _position(runtime, account, position_id)
-        amount = runtime.validator.close_amount(account, form, individual=True)
+        amount = runtime.validator.close_amount(account, position, form, individual=True)
         runtime.engine.close_position(account, position.id, amount)
         ok(resp, _transaction(runtime, account, "close_individual_position"))

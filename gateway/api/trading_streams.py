@@ -121,7 +121,7 @@ class StreamPositionsResource(_TradingStream):
     def check(self, account: Account) -> None:
         """Netting accounts stream net and individual positions instead."""
         if account.flags.support_position_netting:
-            raise ApiError("not_supported", feature="Positions")
+            raise ApiError("not_supported", feature="the positions endpoints")
 
     def items(self, runtime: TradingRuntime, account: Account) -> Items:
         """Open positions by id."""

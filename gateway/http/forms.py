@@ -32,14 +32,25 @@ def read_form(req: falcon.Request, limit: int) -> Form:
     except UnicodeDecodeError:
         raise ApiError("invalid_body", reason="not UTF-8") from None
     if ctype == "application/json":
-        return _json_form(text)
+        return _no_nul(_json_form(text))
     if ctype in ("", "application/x-www-form-urlencoded", "text/plain"):
         try:
             pairs = urllib.parse.parse_qsl(text, keep_blank_values=True, max_num_fields=500)
         except ValueError:
             raise ApiError("invalid_body", reason="too many fields") from None
-        return dict(pairs)
+        return _no_nul(dict(pairs))
     raise ApiError("unsupported_media_type", status=415)
+
+
+def _no_nul(form: Form) -> Form:
+    # No text a user types contains NUL, and PostgreSQL cannot store it: refuse it once here
+    # rather than fail in whichever statement meets it first.
+    for key, value in form.items():
+        if "\x00" in key or "\x00" in value:
+            raise ApiError(
+                "invalid_field", field=key.replace("\x00", ""), reason="contains a NUL character"
+            )
+    return form
 
 
 def _json_form(text: str) -> Form:

@@ -153,7 +153,7 @@ class TradingEngine:
             order = self._open_order(tx, order_id)
             if edit.qty < order.filled_qty + EPSILON:
                 raise ApiError(
-                    "invalid_field", field="qty", reason="not more than the filled quantity"
+                    "invalid_field", field="qty", reason="must be more than the filled quantity"
                 )
             old = Order(**vars(order))
             changes: dict[str, object] = {

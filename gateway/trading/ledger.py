@@ -10,6 +10,7 @@ something changed.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -55,7 +56,7 @@ class Tx:
         )
         if instrument is not None:
             query = query.where(orders.c.instrument == instrument)
-        return [Order.from_row(r) for r in self.conn.execute(query.order_by(orders.c.id))]
+        return _orders(self.conn, query.order_by(orders.c.id))
 
     def brackets_of(self, parent_id: int) -> list[Order]:
         """Open brackets of a parent order."""
@@ -65,7 +66,7 @@ class Tx:
             orders.c.bracket.is_not(None),
             orders.c.status.in_(OPEN),
         )
-        return [Order.from_row(r) for r in self.conn.execute(query.order_by(orders.c.id))]
+        return _orders(self.conn, query.order_by(orders.c.id))
 
     def position_brackets(self, position_id: int) -> list[Order]:
         """Open brackets protecting a position."""
@@ -75,7 +76,7 @@ class Tx:
             orders.c.bracket.is_not(None),
             orders.c.status.in_(OPEN),
         )
-        return [Order.from_row(r) for r in self.conn.execute(query.order_by(orders.c.id))]
+        return _orders(self.conn, query.order_by(orders.c.id))
 
     def insert_order(self, **values: Any) -> Order:
         """Store a new order; returns it with its id."""
@@ -87,9 +88,7 @@ class Tx:
         values["account_id"] = self.account_id
         result = self.conn.execute(sa.insert(orders).values(**values))
         order_id = int(result.inserted_primary_key[0])  # type: ignore[index]
-        order = self.order(order_id)
-        assert order is not None
-        return order
+        return Order(id=order_id, **values)
 
     def update_order(self, order: Order, **values: Any) -> None:
         """Change an order (and the in-memory copy), stamping lastModified."""
@@ -180,6 +179,15 @@ class Ledger:
         self.clock = clock
         self._initial = dict(initial_balances)
         self._known: set[str] = set()
+        self._locks: dict[str, threading.RLock] = {}
+        self._locks_lock = threading.Lock()
+
+    def _lock(self, account_id: str) -> threading.RLock:
+        with self._locks_lock:
+            lock = self._locks.get(account_id)
+            if lock is None:
+                lock = self._locks[account_id] = threading.RLock()
+            return lock
 
     def ensure_accounts(self) -> None:
         """Create the rows of configured accounts that have none yet (with their balance)."""
@@ -209,7 +217,10 @@ class Ledger:
         """A write transaction holding the account's lock; commits on success."""
         if account_id not in self._known:
             self.ensure_accounts()
-        with self.database.engine.begin() as conn:
+        # Threads of this process queue here rather than in the database: SQLite makes a
+        # waiting writer sleep and retry, which turns a short queue into long tail latencies.
+        # The row lock below still serializes writers of other processes.
+        with self._lock(account_id), self.database.engine.begin() as conn:
             conn.execute(
                 sa.update(trading_accounts)
                 .where(trading_accounts.c.id == account_id)
@@ -260,7 +271,7 @@ class Ledger:
             )
             .order_by(orders.c.id)
         )
-        return [Order.from_row(r) for r in conn.execute(query)]
+        return _orders(conn, query)
 
     def history(self, conn: Connection, account_id: str, before: float, limit: int) -> list[Order]:
         """Final orders that became final before ``before``, newest first."""
@@ -270,7 +281,7 @@ class Ledger:
             .order_by(orders.c.final_at.desc(), orders.c.id.desc())
             .limit(limit)
         )
-        return [Order.from_row(r) for r in conn.execute(query)]
+        return _orders(conn, query)
 
     def executions(
         self, conn: Connection, account_id: str, instrument: str, limit: int
@@ -288,7 +299,7 @@ class Ledger:
         """Every order the venue should be working (after a restart)."""
         with self.database.engine.connect() as conn:
             query = sa.select(orders).where(orders.c.status.in_(("placing", "working")))
-            return [Order.from_row(r) for r in conn.execute(query.order_by(orders.c.id))]
+            return _orders(conn, query.order_by(orders.c.id))
 
 
 def dump_fields(fields: Sequence[tuple[str, str]]) -> str | None:
@@ -302,3 +313,18 @@ def load_fields(text: str | None) -> dict[str, str]:
         return {}
     value = json.loads(text)
     return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def _orders(conn: Connection, query: sa.Select[Any]) -> list[Order]:
+    """Orders of a query, built without ``__init__``'s per-field work.
+
+    /orders reads every order of the session; the columns are exactly the dataclass's fields.
+    """
+    result = conn.execute(query)
+    keys = list(result.keys())
+    out = []
+    for row in result:
+        order = Order.__new__(Order)
+        order.__dict__ = dict(zip(keys, row, strict=True))
+        out.append(order)
+    return out

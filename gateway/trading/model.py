@@ -84,7 +84,11 @@ class Order:
     @classmethod
     def from_row(cls, row: Any) -> Order:
         """Build from a SQLAlchemy row of ``gw_orders``."""
-        return cls(**dict(row._mapping))
+        # /orders reads every order of the session: skip __init__'s per-field work (the row
+        # has exactly the dataclass's fields, as the table and the class are kept in step).
+        order = cls.__new__(cls)
+        order.__dict__.update(row._mapping)
+        return order
 
 
 @dataclass
@@ -110,7 +114,9 @@ class Position:
     @classmethod
     def from_row(cls, row: Any) -> Position:
         """Build from a SQLAlchemy row of ``gw_positions``."""
-        return cls(**dict(row._mapping))
+        position = cls.__new__(cls)
+        position.__dict__.update(row._mapping)
+        return position
 
 
 @dataclass

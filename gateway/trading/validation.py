@@ -34,7 +34,8 @@ _TYPE_FLAGS = {
     "stoplimit": "support_stop_limit_orders",
 }
 _DEFAULT_MAX_QTY = 1e9
-_DURATION_TYPES = ("limit", "stop", "stoplimit")  # the spec's default supportedOrderTypes
+_BRACKET_FIELDS = ("stopLoss", "takeProfit", "trailingStopPips", "guaranteedStop")
+_LATEST_TIME = 253_402_300_799  # 9999-12-31T23:59:59Z: larger values overflow stores and dates
 
 
 def number(form: Form, name: str, *, required: bool = False) -> float | None:
@@ -74,8 +75,9 @@ def choice(form: Form, name: str, allowed: tuple[str, ...], *, required: bool = 
 
 
 def _multiple(value: float, step: float) -> bool:
+    """Whether ``value`` is a whole, positive number of ``step``s (within float noise)."""
     n = round(value / step)
-    return abs(n * step - value) <= 1e-9 * max(1.0, abs(value))
+    return n >= 1 and abs(n * step - value) <= 1e-9 * max(1.0, abs(value))
 
 
 def tick_at(instrument: Instrument, price: float) -> float:
@@ -91,7 +93,11 @@ def tick_at(instrument: Instrument, price: float) -> float:
 
 
 def _fmt(value: float) -> str:
-    return f"{value:.10g}"
+    """A number as a trader writes it: 0.00001, not 1e-05."""
+    if abs(value) >= 1e15 or (value != 0 and abs(value) < 1e-10):
+        return f"{value:g}"
+    text = f"{value:.10f}".rstrip("0").rstrip(".")
+    return text or "0"
 
 
 class Validator:
@@ -290,6 +296,7 @@ class Validator:
         ask: float | None,
         *,
         flag: bool | None = None,
+        reference_name: str = "the order price",
     ) -> tuple[BracketSpec, ...]:
         tp = positive(form, "takeProfit")
         sl = positive(form, "stopLoss")
@@ -300,13 +307,13 @@ class Validator:
         flags = account.flags
         allowed = flags.support_order_brackets if flag is None else flag
         if not allowed:
-            raise ApiError("not_supported", feature="Brackets")
+            raise ApiError("not_supported", feature="brackets")
         if kind == "market" and flag is None and not flags.support_market_brackets:
-            raise ApiError("not_supported", feature="Brackets on market orders")
+            raise ApiError("not_supported", feature="brackets on market orders")
         if trailing is not None and not flags.support_trailing_stop:
-            raise ApiError("not_supported", feature="Trailing stop")
+            raise ApiError("not_supported", feature="trailing stops")
         if gs is not None and not flags.support_guaranteed_stop:
-            raise ApiError("not_supported", feature="Guaranteed stop")
+            raise ApiError("not_supported", feature="guaranteed stops")
         if gs is not None and (sl is not None or trailing is not None):
             raise ApiError("bracket_conflict")
         if reference is None:
@@ -315,8 +322,8 @@ class Validator:
         out: list[BracketSpec] = []
         if tp is not None:
             self._on_tick(instrument, "takeProfit", tp)
-            self._bracket_side("takeProfit", tp, side, reference, above=True)
-            self._rule(rules, "tpPercent", "takeProfit", tp, reference, "the order price")
+            self._bracket_side("takeProfit", tp, side, reference, reference_name, above=True)
+            self._rule(rules, "tpPercent", "takeProfit", tp, reference, reference_name)
             out.append(BracketSpec("take_profit", tp))
         if trailing is not None:
             distance = trailing * instrument.pip_size
@@ -328,12 +335,12 @@ class Validator:
             out.append(BracketSpec("stop_loss", start, trailing_pips=trailing))
         elif sl is not None:
             self._on_tick(instrument, "stopLoss", sl)
-            self._bracket_side("stopLoss", sl, side, reference, above=False)
-            self._rule(rules, "slPercent", "stopLoss", sl, reference, "the order price")
+            self._bracket_side("stopLoss", sl, side, reference, reference_name, above=False)
+            self._rule(rules, "slPercent", "stopLoss", sl, reference, reference_name)
             out.append(BracketSpec("stop_loss", sl))
         elif gs is not None:
             self._on_tick(instrument, "guaranteedStop", gs)
-            self._bracket_side("guaranteedStop", gs, side, reference, above=False)
+            self._bracket_side("guaranteedStop", gs, side, reference, reference_name, above=False)
             current = ask if side == "buy" else bid
             if current is not None:
                 self._rule(rules, "gsPercent", "guaranteedStop", gs, current, "the current price")
@@ -341,7 +348,9 @@ class Validator:
         return tuple(out)
 
     @staticmethod
-    def _bracket_side(field: str, price: float, side: str, reference: float, above: bool) -> None:
+    def _bracket_side(
+        field: str, price: float, side: str, reference: float, what: str, above: bool
+    ) -> None:
         """Take-profit beyond the price in the trade's favour, stop-loss on the other side."""
         sign = direction(side) * (1 if above else -1)
         if sign * (price - reference) <= 0:
@@ -351,6 +360,7 @@ class Validator:
                 field=field,
                 price=_fmt(price),
                 relation=relation,
+                what=what,
                 reference=_fmt(reference),
             )
 
@@ -379,6 +389,8 @@ class Validator:
                 raise ApiError("missing_field", field="durationDateTime")
             if until <= self._clock():
                 raise ApiError("invalid_field", field="durationDateTime", reason="in the past")
+        if until is not None and until > _LATEST_TIME:
+            raise ApiError("invalid_field", field="durationDateTime", reason="after the year 9999")
         return wanted, int(until) if until is not None else None
 
     def _custom(
@@ -420,29 +432,42 @@ class Validator:
         instrument = self.instrument(account, order.instrument)
         qty = self._qty(instrument, form)
         if abs(qty - order.qty) > 1e-9 and not flags.support_edit_amount:
-            raise ApiError("not_supported", feature="Changing the quantity")
+            raise ApiError("not_supported", feature="changing the quantity")
         bid, ask = self._market(instrument, form)
-        limit = stop = None
-        if order.type in ("limit", "stoplimit"):
-            limit = self._price(instrument, form, "limitPrice")
-        if order.type in ("stop", "stoplimit"):
-            stop = self._price(instrument, form, "stopPrice")
+        if order.bracket is None:
+            limit, stop = self._prices_of(
+                account, instrument, order.type, order.side, form, bid, ask
+            )
+        else:
+            # A bracket's price is checked against its parent's when it is set, and a bracket
+            # may legitimately sit close to the market: only the tick applies here.
+            limit = stop = None
+            if order.type in ("limit", "stoplimit"):
+                limit = self._price(instrument, form, "limitPrice")
+            if order.type in ("stop", "stoplimit"):
+                stop = self._price(instrument, form, "stopPrice")
         moved = (limit is not None and abs(limit - (order.limit_price or 0)) > 1e-12) or (
             stop is not None and abs(stop - (order.stop_price or 0)) > 1e-12
         )
         if moved and not flags.support_modify_order_price and order.bracket is None:
-            raise ApiError("not_supported", feature="Changing the price")
+            raise ApiError("not_supported", feature="changing the price")
         duration, until = (None, None)
         if form.get("durationType"):
             duration, until = self._duration(account, order.type, form)
             if duration != order.duration_type and not flags.support_modify_duration:
-                raise ApiError("not_supported", feature="Changing the duration")
+                raise ApiError("not_supported", feature="changing the duration")
         brackets: tuple[BracketSpec, ...] | None = None
         if order.bracket is None and flags.support_order_brackets and flags.support_modify_brackets:
             reference = self._reference(order.type, order.side, limit, stop, bid, ask)
             brackets = self._brackets(
                 account, instrument, order.type, order.side, form, reference, bid, ask
             )
+        elif (
+            order.bracket is None
+            and not flags.support_order_brackets
+            and any(form.get(f) for f in _BRACKET_FIELDS)
+        ):
+            raise ApiError("not_supported", feature="brackets")
         return OrderEdit(
             qty=qty,
             limit_price=limit,
@@ -462,7 +487,7 @@ class Validator:
         side = None if individual else choice(form, "side", ("buy", "sell"), required=False)
         if side is not None and side != position.side:
             if not (flags.support_native_reverse_position and flags.support_reverse_position):
-                raise ApiError("not_supported", feature="Reversing a position")
+                raise ApiError("not_supported", feature="reversing a position")
             return None, side  # type: ignore[return-value]
         allowed = (
             flags.support_individual_position_brackets
@@ -470,8 +495,8 @@ class Validator:
             else flags.support_position_brackets
         )
         if not allowed:
-            if any(form.get(f) for f in ("stopLoss", "takeProfit", "trailingStopPips")):
-                raise ApiError("not_supported", feature="Brackets")
+            if any(form.get(f) for f in _BRACKET_FIELDS):
+                raise ApiError("not_supported", feature="brackets")
             return None, None
         bid, ask = self._market(instrument, form)
         current = bid if position.side == "buy" else ask
@@ -485,14 +510,20 @@ class Validator:
             bid,
             ask,
             flag=allowed,
+            reference_name="the current price",
         )
         return brackets, None
 
-    def close_amount(self, account: Account, form: Form, *, individual: bool) -> float | None:
+    def close_amount(
+        self, account: Account, position: Position, form: Form, *, individual: bool
+    ) -> float | None:
         """The ``amount`` of a partial close, when the account allows one."""
         amount = positive(form, "amount")
         if amount is None:
             return None
+        step = self.instrument(account, position.instrument).qty_step
+        if step and not _multiple(amount, step):
+            raise ApiError("qty_step", qty=_fmt(amount), step=_fmt(step))
         flags = account.flags
         allowed = (
             flags.support_partial_close_individual_position
@@ -500,5 +531,5 @@ class Validator:
             else flags.support_partial_close_position
         )
         if not allowed:
-            raise ApiError("not_supported", feature="Partial close")
+            raise ApiError("not_supported", feature="partial closes")
         return amount
