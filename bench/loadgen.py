@@ -30,7 +30,7 @@ Generator = Literal["wrk", "python"]
 REQUEST_TIMEOUT = 10.0
 """Seconds a single request may take before it counts as an error (Argon2 queues are slow)."""
 
-_MARKER = "BENCH_RESULT"
+SUMMARY_MARKER = "BENCH_RESULT"
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ def wrk_script(request: Request) -> str:
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
-    '{_MARKER} {{"requests":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,'
+    '{SUMMARY_MARKER} {{"requests":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,'
     .. '"status":%d,"timeout":%d,"mean_us":%f,"p50_us":%d,"p99_us":%d}}\\n',
     summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
     latency.mean, latency:percentile(50), latency:percentile(99)))
@@ -154,18 +154,22 @@ end
 
 
 def parse_wrk_output(stdout: str) -> LoadResult:
-    """The result from the line our ``done`` hook printed."""
+    """The result from the line our ``done`` hook printed.
+
+    wrk counts a non-2xx/3xx answer both as a request and as a status error. A script that
+    checks bodies adds ``refused``: answers wrk thinks succeeded (e.g. ``{"s": "error"}``).
+    """
     for line in stdout.splitlines():
-        if line.startswith(_MARKER + " "):
-            data: dict[str, Any] = json.loads(line[len(_MARKER) + 1 :])
+        if line.startswith(SUMMARY_MARKER + " "):
+            data: dict[str, Any] = json.loads(line[len(SUMMARY_MARKER) + 1 :])
             break
     else:
         raise RuntimeError(f"wrk printed no summary:\n{stdout}")
-    kinds = {k: int(data[k]) for k in ("connect", "read", "write", "status", "timeout")}
+    keys = ("connect", "read", "write", "status", "timeout", "refused")
+    kinds = {k: int(data.get(k, 0)) for k in keys}
     return LoadResult(
         generator="wrk",
-        # wrk counts a non-2xx/3xx response both as a request and as a status error.
-        successes=int(data["requests"]) - kinds["status"],
+        successes=int(data["requests"]) - kinds["status"] - kinds["refused"],
         errors=sum(kinds.values()),
         duration=int(data["duration_us"]) / 1e6,
         latency_mean_ms=float(data["mean_us"]) / 1000,
@@ -176,16 +180,25 @@ def parse_wrk_output(stdout: str) -> LoadResult:
 
 
 def run_wrk(
-    host: str, port: int, request: Request, *, duration: float, connections: int
+    host: str,
+    port: int,
+    request: Request,
+    *,
+    duration: float,
+    connections: int,
+    script: str | None = None,
 ) -> LoadResult:
-    """Run wrk (one thread: the client should leave the CPUs to the servers)."""
+    """Run wrk (one thread: the client should leave the CPUs to the servers).
+
+    ``script`` replaces the Lua script of :func:`wrk_script` (it must print the same summary).
+    """
     exe = wrk_executable()
     if exe is None:
         raise RuntimeError("wrk is not on PATH")
     seconds = max(1, math.ceil(duration))  # wrk takes whole seconds
     with tempfile.TemporaryDirectory(prefix="gateway-bench-wrk-") as tmp:
-        script = Path(tmp) / "request.lua"
-        script.write_text(wrk_script(request), encoding="utf-8")
+        lua = Path(tmp) / "request.lua"
+        lua.write_text(script or wrk_script(request), encoding="utf-8")
         argv = [
             exe,
             "--threads",
@@ -197,7 +210,7 @@ def run_wrk(
             "--timeout",
             f"{REQUEST_TIMEOUT:g}s",
             "--script",
-            str(script),
+            str(lua),
             f"http://{host}:{port}{request.path}",
         ]
         done = subprocess.run(

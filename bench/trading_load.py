@@ -17,27 +17,24 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
-import subprocess
-import tempfile
 import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from bench import loadgen
 from bench.loadgen import (
     REQUEST_TIMEOUT,
+    SUMMARY_MARKER,
     Generator,
     LoadResult,
     Request,
     lua_string,
-    wrk_executable,
 )
 
 FORM = ("Content-Type", "application/x-www-form-urlencoded")
 LOGIN_BODY = urllib.parse.urlencode({"login": "demo", "password": "demo"}).encode()
-_MARKER = "PLACE_RESULT"
 
 
 def login(host: str, port: int) -> str:
@@ -190,7 +187,7 @@ done = function(summary, latency, requests)
     bad = bad + (thread:get("refused") or 0)
   end
   io.write(string.format(
-    '{_MARKER} {{"requests":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,'
+    '{SUMMARY_MARKER} {{"requests":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,'
     .. '"status":%d,"timeout":%d,"mean_us":%f,"p50_us":%d,"p99_us":%d,"refused":%d}}\\n',
     summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
     latency.mean, latency:percentile(50), latency:percentile(99), bad))
@@ -200,63 +197,18 @@ end
     return "\n".join(lines)
 
 
-def parse_wrk_output(stdout: str) -> LoadResult:
-    """The result from the line the script's ``done`` hook printed.
-
-    wrk counts a non-2xx/3xx answer both as a request and as a status error; an answer
-    ``{"s": "error"}`` (``refused``) is a request wrk thinks succeeded.
-    """
-    for line in stdout.splitlines():
-        if line.startswith(_MARKER + " "):
-            data: dict[str, Any] = json.loads(line[len(_MARKER) + 1 :])
-            break
-    else:
-        raise RuntimeError(f"wrk printed no summary:\n{stdout}")
-    keys = ("connect", "read", "write", "status", "timeout", "refused")
-    kinds = {k: int(data[k]) for k in keys}
-    return LoadResult(
-        generator="wrk",
-        successes=int(data["requests"]) - kinds["status"] - kinds["refused"],
-        errors=sum(kinds.values()),
-        duration=int(data["duration_us"]) / 1e6,
-        latency_mean_ms=float(data["mean_us"]) / 1000,
-        latency_p50_ms=int(data["p50_us"]) / 1000,
-        latency_p99_ms=int(data["p99_us"]) / 1000,
-        error_kinds={k: v for k, v in kinds.items() if v},
-    )
-
-
 def run_wrk(
     host: str, port: int, request: Request, *, prefix: str, duration: float, connections: int
 ) -> LoadResult:
     """wrk with one thread, as :func:`bench.loadgen.run_wrk`, with the placing script."""
-    exe = wrk_executable()
-    if exe is None:
-        raise RuntimeError("wrk is not on PATH")
-    seconds = max(1, math.ceil(duration))
-    with tempfile.TemporaryDirectory(prefix="gateway-bench-wrk-") as tmp:
-        script = Path(tmp) / "place.lua"
-        script.write_text(wrk_script(request, prefix), encoding="utf-8")
-        argv = [
-            exe,
-            "--threads",
-            "1",
-            "--connections",
-            str(connections),
-            "--duration",
-            f"{seconds}s",
-            "--timeout",
-            f"{REQUEST_TIMEOUT:g}s",
-            "--script",
-            str(script),
-            f"http://{host}:{port}{request.path}",
-        ]
-        done = subprocess.run(
-            argv, capture_output=True, text=True, check=False, timeout=seconds + 60
-        )
-    if done.returncode != 0:
-        raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout}{done.stderr}")
-    return parse_wrk_output(done.stdout)
+    return loadgen.run_wrk(
+        host,
+        port,
+        request,
+        duration=duration,
+        connections=connections,
+        script=wrk_script(request, prefix),
+    )
 
 
 # --- Python fallback -----------------------------------------------------------------------

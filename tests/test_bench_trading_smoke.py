@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 # `bench` is importable because `tests` is a package (see tests/test_bench_smoke.py).
-from bench import trading, trading_load
+from bench import loadgen, trading, trading_load
 from bench.loadgen import Generator, Request, wrk_executable
 
 LABELS = {
@@ -131,10 +131,11 @@ def test_every_placement_has_a_request_id_of_its_own_and_refusals_count_as_error
 
 def test_wrk_summary_counts_refusals_and_status_errors_as_errors() -> None:
     line = (
-        'PLACE_RESULT {"requests":10,"duration_us":1000000,"connect":0,"read":0,"write":0,'
+        f"{loadgen.SUMMARY_MARKER} "
+        '{"requests":10,"duration_us":1000000,"connect":0,"read":0,"write":0,'
         '"status":1,"timeout":0,"mean_us":1500.0,"p50_us":1000,"p99_us":4000,"refused":2}'
     )
-    result = trading_load.parse_wrk_output(f"Running 1s test\n{line}\n")
+    result = loadgen.parse_wrk_output(f"Running 1s test\n{line}\n")
     assert (result.successes, result.errors) == (7, 3)
     assert result.error_kinds == {"status": 1, "refused": 2}
     assert result.latency_p99_ms == 4.0

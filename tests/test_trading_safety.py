@@ -130,3 +130,19 @@ def test_orders_beyond_the_margin_are_refused_and_change_nothing(
                              currentAsk=6000.25, currentBid=6000.0)  # fmt: skip
         assert answer["s"] == "error" and answer["errmsg"].startswith("Not enough margin")
         assert (d.orders(), d.positions(), d.state()) == before
+
+
+@pytest.mark.parametrize(
+    ("price", "tick"),
+    [(0.5, 0.01), (9.99, 0.01), (10.0, 0.02), (24.98, 0.02), (25.0, 0.05), (1000.0, 0.05)],
+)
+def test_variable_min_tick_follows_the_price(price: float, tick: float) -> None:
+    from gateway.config.instruments import Instrument
+    from gateway.config.types import Text
+    from gateway.trading.validation import tick_at
+
+    instrument = Instrument(
+        name="X", description=Text({"en": "X"}), type="stock", pip_size=0.01, pip_value=0.01,
+        min_tick=0.01, variable_min_tick="0.01 10 0.02 25 0.05",
+    )  # fmt: skip
+    assert tick_at(instrument, price) == tick

@@ -40,16 +40,16 @@ def _line(message: object) -> bytes:
 
 
 class _TradingStream:
+    """An entity stream; subclasses say which entities (``items``) and which flag it needs."""
+
     auth: ClassVar[str | None] = "trading"
+    items: Callable[[TradingRuntime, Account], Items]
+    """The current entities by id (a method of each subclass)."""
     flag: ClassVar[str | None] = None
     closed_as_zero: ClassVar[bool] = True
 
     def __init__(self, services: Services) -> None:
         self._s = services
-
-    def items(self, runtime: TradingRuntime, account: Account) -> Items:
-        """The current entities by id."""
-        raise NotImplementedError
 
     def check(self, account: Account) -> None:
         """Refuse accounts that do not offer this stream."""

@@ -10,7 +10,7 @@ that protect it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
 
@@ -41,10 +41,39 @@ def _end(tx: Tx, bracket: Order, effects: Effects) -> None:
         tx.update_order(bracket, status="cancelled")
 
 
+def _reconcile(
+    tx: Tx,
+    existing: Sequence[Order],
+    wanted: Sequence[BracketSpec],
+    effects: Effects,
+    add: Callable[[BracketSpec], None],
+) -> None:
+    """Per kind (take-profit, stop-loss): cancel what is gone, move what stays, add what is new.
+
+    A guaranteed stop and a plain one are different orders at a venue: one replaces the other.
+    """
+    for kind in ("take_profit", "stop_loss"):
+        spec = next((s for s in wanted if s.kind == kind), None)
+        have = [b for b in existing if b.bracket == kind]
+        kept = [b for b in have if spec is not None and b.guaranteed == spec.guaranteed]
+        kept_ids = {b.id for b in kept}
+        for bracket in have:
+            if bracket.id not in kept_ids:
+                _end(tx, bracket, effects)
+        if spec is None:
+            continue
+        for bracket in kept:
+            tx.update_order(bracket, **_fields(spec))
+            if bracket.at_venue:
+                effects.modify_price.append(bracket.id)
+        if not kept:
+            add(spec)
+
+
 class BracketBook:
     """The bracket rules, applied inside account transactions."""
 
-    def create(self, tx: Tx, parent: Order, specs: Sequence[BracketSpec], tick: float) -> None:
+    def create(self, tx: Tx, parent: Order, specs: Sequence[BracketSpec]) -> None:
         """Inactive brackets of a new order."""
         for spec in specs:
             tx.insert_order(
@@ -65,82 +94,50 @@ class BracketBook:
                 tx.update_order(bracket, qty=parent.qty)
         return Effects()
 
-    def replace(
-        self,
-        tx: Tx,
-        parent: Order,
-        wanted: Sequence[BracketSpec],
-        tick: float,
-        old: Order,
-    ) -> Effects:
+    def replace(self, tx: Tx, parent: Order, wanted: Sequence[BracketSpec]) -> Effects:
         """Make an order's brackets what a modifyOrder asks for (absent ones are cancelled)."""
         effects = self.follow_parent(tx, parent)
-        existing = tx.brackets_of(parent.id)
-        for kind in ("take_profit", "stop_loss"):
-            spec = next((s for s in wanted if s.kind == kind), None)
-            have = [b for b in existing if b.bracket == kind]
-            for bracket in have:
-                if spec is None or bracket.guaranteed != spec.guaranteed:
-                    _end(tx, bracket, effects)
-            kept = [b for b in have if spec is not None and b.guaranteed == spec.guaranteed]
-            if spec is None:
-                continue
-            for bracket in kept:
-                tx.update_order(bracket, **_fields(spec))
-                if bracket.at_venue:
-                    effects.modify_price.append(bracket.id)
-            if not kept:
-                self._add(tx, parent, spec, effects)
+
+        def add(spec: BracketSpec) -> None:
+            if parent.filled_qty <= EPSILON:
+                self.create(tx, parent, [spec])
+                return
+            bracket = tx.insert_order(
+                instrument=parent.instrument,
+                side=opposite(parent.side),
+                qty=parent.filled_qty,
+                status="working",
+                bracket=spec.kind,
+                parent_id=parent.id,
+                parent_type=None,
+                position_id=parent.position_id,
+                **_fields(spec),
+            )
+            effects.place.append(bracket.id)
+
+        _reconcile(tx, tx.brackets_of(parent.id), wanted, effects, add)
         return effects
 
-    def _add(self, tx: Tx, parent: Order, spec: BracketSpec, effects: Effects) -> None:
-        if parent.filled_qty <= EPSILON:
-            self.create(tx, parent, [spec], 0.0)
-            return
-        bracket = tx.insert_order(
-            instrument=parent.instrument,
-            side=opposite(parent.side),
-            qty=parent.filled_qty,
-            status="working",
-            bracket=spec.kind,
-            parent_id=parent.id,
-            parent_type=None,
-            position_id=parent.position_id,
-            **_fields(spec),
-        )
-        effects.place.append(bracket.id)
-
     def set_for_position(
-        self, tx: Tx, position: Position, wanted: Sequence[BracketSpec], tick: float
+        self, tx: Tx, position: Position, wanted: Sequence[BracketSpec]
     ) -> Effects:
         """Make a position's brackets what a modifyPosition asks for."""
         effects = Effects()
-        existing = tx.position_brackets(position.id)
-        for kind in ("take_profit", "stop_loss"):
-            spec = next((s for s in wanted if s.kind == kind), None)
-            have = [b for b in existing if b.bracket == kind]
-            for bracket in have:
-                if spec is None or bracket.guaranteed != spec.guaranteed:
-                    _end(tx, bracket, effects)
-            kept = [b for b in have if spec is not None and b.guaranteed == spec.guaranteed]
-            if spec is None:
-                continue
-            for bracket in kept:
-                tx.update_order(bracket, **_fields(spec))
-                if bracket.at_venue:
-                    effects.modify_price.append(bracket.id)
-            if not kept:
-                bracket = tx.insert_order(
-                    instrument=position.instrument,
-                    side=opposite(position.side),
-                    qty=position.qty,
-                    status="working",
-                    bracket=spec.kind,
-                    parent_type="position",
-                    position_id=position.id,
-                    **_fields(spec),
-                )
-                effects.place.append(bracket.id)
+
+        def add(spec: BracketSpec) -> None:
+            bracket = tx.insert_order(
+                instrument=position.instrument,
+                side=opposite(position.side),
+                qty=position.qty,
+                status="working",
+                bracket=spec.kind,
+                parent_type="position",
+                position_id=position.id,
+                **_fields(spec),
+            )
+            effects.place.append(bracket.id)
+
+        _reconcile(tx, tx.position_brackets(position.id), wanted, effects, add)
         return effects
 
     def parent_ended(self, tx: Tx, order: Order) -> Effects:

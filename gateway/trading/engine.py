@@ -133,7 +133,7 @@ class TradingEngine:
                 request_id=request_id,
                 status="placing",
             )
-            self.brackets.create(tx, parent, spec.brackets, self._tick(spec.instrument))
+            self.brackets.create(tx, parent, spec.brackets)
         self.changes.touch(account.id)
         self._submit(parent)
         with self.ledger.read(account.id) as tx:
@@ -211,9 +211,7 @@ class TradingEngine:
             fresh = tx.order(order.id)
             if fresh is None:
                 return
-            effects = self.brackets.replace(
-                tx, fresh, edit.brackets, self._tick(fresh.instrument), old
-            )
+            effects = self.brackets.replace(tx, fresh, edit.brackets)
         self.changes.touch(account.id)
         self._apply(effects)
 
@@ -248,11 +246,7 @@ class TradingEngine:
             else:
                 reverse = False
                 if brackets is not None:
-                    effects.merge(
-                        self.brackets.set_for_position(
-                            tx, position, brackets, self._tick(position.instrument)
-                        )
-                    )
+                    effects.merge(self.brackets.set_for_position(tx, position, brackets))
         self.changes.touch(account.id)
         self._apply(effects)
         if reverse:
