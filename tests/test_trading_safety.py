@@ -146,3 +146,20 @@ def test_variable_min_tick_follows_the_price(price: float, tick: float) -> None:
         min_tick=0.01, variable_min_tick="0.01 10 0.02 25 0.05",
     )  # fmt: skip
     assert tick_at(instrument, price) == tick
+
+
+def test_a_restart_hands_the_venue_its_working_orders(any_store: GatewayConfig) -> None:
+    """What the crash test checks across processes, in process: after a restart on the same
+    store, resting orders are worked again and brackets still follow their parent."""
+    with desk(any_store) as d:
+        resting = d.place(qty=2000, side="buy", type="limit", limitPrice=1.075, takeProfit=1.09)
+        clock = d.clock
+    with desk(any_store, clock=clock, quotes=False) as d:
+        venue = d.gateway.services.connectors["paper"]
+        assert venue.working() == [resting]  # the inactive take-profit waits in the store
+        d.quote(EUR, 1.0749, 1.0750)
+        orders = d.orders()
+        assert orders[resting]["status"] == "filled"
+        [tp] = [o for o in orders.values() if o["id"] != resting]
+        assert tp["status"] == "working" and tp["qty"] == 2000
+        assert _net(d) == 2000

@@ -326,7 +326,7 @@ def test_state_and_positions_agree_on_pl(any_store: GatewayConfig) -> None:
         state = d.state()
         total = sum(p["unrealizedPl"] for p in positions)
         assert total == pytest.approx((1.085 - 1.0801) * 10000 + (190.0 - 189.01) * 10)
-        assert state["unrealizedPl"] == pytest.approx(total, abs=0.01)
+        assert state["unrealizedPl"] == pytest.approx(total, abs=1e-6)
         assert state["equity"] == pytest.approx(state["balance"] + state["unrealizedPl"])
 
 

@@ -195,11 +195,13 @@ def money(value: float | int | None, currency: str | None) -> str:
 
 def state_wire(services: Services, account: Account, snap: Snapshot) -> dict[str, Any]:
     """The spec's AccountState, with the configured summary row and tables filled."""
+    # Rounded like the positions' unrealizedPl (8 places), so that their sum is this figure:
+    # TradingView formats them for display itself.
     out: dict[str, Any] = {
-        "balance": round(snap.balance, 2),
-        "unrealizedPl": round(snap.unrealized_pl, 2),
-        "equity": round(snap.equity, 2),
-        "marginAvailable": round(snap.margin_available, 2),
+        "balance": round(snap.balance, 8),
+        "unrealizedPl": round(snap.unrealized_pl, 8),
+        "equity": round(snap.equity, 8),
+        "marginAvailable": round(snap.margin_available, 8),
     }
     ui = services.config.ui
     row = (account.ui.account_summary_row if account.ui else None) or ui.account_summary_row
