@@ -160,3 +160,20 @@ def test_a_stream_sees_orders_placed_from_another_thread(
         update = s.until(lambda m: isinstance(m, list) and m and m[0]["status"] == "working")
         worker.join()
         assert done.is_set() and update[-1][0]["type"] == "limit"
+
+
+def test_a_stream_sees_changes_made_by_another_gateway_on_the_same_store(
+    any_store: GatewayConfig,
+) -> None:
+    """Two gateways (two processes in production) share one store: the stream of one sees an
+    order placed through the other, through the account's version in the store."""
+    config = _fast(any_store)
+    with (
+        desk(config) as watcher,
+        desk(config, clock=watcher.clock) as other,
+        stream(watcher, "/stream/orders", "streamOrders") as s,
+    ):
+        assert s.next() == []
+        order_id = other.place(qty=1000, side="buy", type="limit", limitPrice=1.075)
+        update = s.until(lambda m: isinstance(m, list) and m and m[0]["status"] == "working")
+        assert update[-1][0]["id"] == order_id

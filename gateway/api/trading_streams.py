@@ -47,6 +47,8 @@ class _TradingStream:
     """The current entities by id (a method of each subclass)."""
     flag: ClassVar[str | None] = None
     closed_as_zero: ClassVar[bool] = True
+    priced: ClassVar[bool] = True
+    """Whether the entities carry P&L, which moves with every quote."""
 
     def __init__(self, services: Services) -> None:
         self._s = services
@@ -66,10 +68,17 @@ class _TradingStream:
     def _lines(self, runtime: TradingRuntime, account: Account) -> Iterator[bytes]:
         settings = self._s.config.trading
         ping, interval = settings.stream_ping.seconds, settings.stream_interval.seconds
+        start = versions(runtime, account, self.priced)
         sent = self.items(runtime, account)
         yield _line(list(sent.values()))
         yield from _follow(
-            runtime, account, ping, interval, lambda: self._changes(runtime, account, sent)
+            runtime,
+            account,
+            ping,
+            interval,
+            lambda: self._changes(runtime, account, sent),
+            priced=self.priced,
+            start=start,
         )
 
     def _changes(self, runtime: TradingRuntime, account: Account, sent: Items) -> object | None:
@@ -88,19 +97,50 @@ def _follow(
     ping: float,
     interval: float,
     changes: Callable[[], object | None],
+    *,
+    priced: bool,
+    start: tuple[int, int, int],
 ) -> Iterator[bytes]:
-    """Wait for changes (or the interval), send what changed, ping when quiet."""
-    seen = runtime.changes.version(account.id)
+    """Wait for changes (or the interval), send what changed, ping when quiet.
+
+    Every ``interval`` the stream reads the account's version in the store (one row), which
+    every change of any process bumps, and, when its entities carry P&L (``priced``), the
+    version of the quotes; it recomputes its entities only when one of those, or this
+    process's own notification, moved.
+    """
+    seen, stored, quoted = start
     last_sent = time.monotonic()
     while not runtime.changes.closed:
-        seen = runtime.changes.wait(account.id, seen, interval)
-        message = changes()
+        runtime.changes.wait(account.id, seen, interval)
+        now = versions(runtime, account, priced)
+        message = None
+        if now != (seen, stored, quoted):
+            seen, stored, quoted = now
+            message = changes()
         if message is not None:
             yield _line(message)
             last_sent = time.monotonic()
         elif time.monotonic() - last_sent >= ping:
             yield _line({"s": "ok"})
             last_sent = time.monotonic()
+
+
+def versions(runtime: TradingRuntime, account: Account, priced: bool) -> tuple[int, int, int]:
+    """What a stream compares to know whether to recompute.
+
+    Read *before* computing what it sends, so that a change committed meanwhile is noticed on
+    the next round.
+    """
+    return (
+        runtime.changes.version(account.id),
+        runtime.ledger.version(account.id),
+        _quotes_version(runtime) if priced else 0,
+    )
+
+
+def _quotes_version(runtime: TradingRuntime) -> int:
+    market = runtime.prices.market
+    return market.quotes.version if market is not None else 0
 
 
 class StreamOrdersResource(_TradingStream):
@@ -111,6 +151,7 @@ class StreamOrdersResource(_TradingStream):
         return {str(o.id): order_wire(o) for o in current_orders(runtime, account)}
 
     closed_as_zero = False
+    priced = False
 
 
 class StreamPositionsResource(_TradingStream):
@@ -134,6 +175,7 @@ class StreamNetPositionsResource(_TradingStream):
     """``GET /accounts/{accountId}/stream/netPositions``."""
 
     flag = "support_position_netting"
+    priced = False  # net positions carry no P&L
 
     def items(self, runtime: TradingRuntime, account: Account) -> Items:
         """Net positions by instrument."""
@@ -158,6 +200,7 @@ class StreamStateResource(_TradingStream):
 
     def _lines(self, runtime: TradingRuntime, account: Account) -> Iterator[bytes]:
         settings = self._s.config.trading
+        start = versions(runtime, account, True)
         last = state_wire(self._s, account, snapshot(runtime, account))
         yield _line(last)
 
@@ -175,4 +218,6 @@ class StreamStateResource(_TradingStream):
             settings.stream_ping.seconds,
             settings.stream_interval.seconds,
             changed,
+            priced=True,
+            start=start,
         )
