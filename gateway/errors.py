@@ -46,6 +46,9 @@ CATALOGUE: Mapping[str, str] = MappingProxyType({
         "Not enough margin: this order needs {required} {currency}, "
         "{available} {currency} is available."
     ),
+    "insufficient_funds": (
+        "Not enough {currency}: this order needs {required}, {available} is available."
+    ),
     "close_amount": "The amount to close must be more than 0 and at most the position's {qty}.",
     "market_closed": "The market for {instrument} is closed.",
     "rejected": "The order was rejected: {reason}",

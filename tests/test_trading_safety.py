@@ -102,6 +102,19 @@ def test_crypto_spot_balances(any_store: GatewayConfig) -> None:
         cash = balances["USD"]
         assert cash["total"] == pytest.approx(100000 - 0.5 * 60001)
         assert cash["available"] == cash["total"] and cash["reserved"] == 0
+        # A spot account trades what it holds: 0.3 coins are free, 69,999.50 USD of cash.
+        before = (d.orders(), d.positions())
+        oversold = d.try_place(instrument="BTCUSD", qty=0.4, side="sell", type="market")
+        assert oversold == {
+            "s": "error",
+            "errmsg": "Not enough BTC: this order needs 0.4, 0.3 is available.",
+        }
+        overbought = d.try_place(instrument="BTCUSD", qty=2, side="buy", type="market")
+        assert overbought == {
+            "s": "error",
+            "errmsg": "Not enough USD: this order needs 120,002.00, 69,999.50 is available.",
+        }
+        assert (d.orders(), d.positions()) == before
 
 
 def test_orders_placed_out_of_session_are_queued_until_the_open(

@@ -500,6 +500,9 @@ class TradingEngine:
             if sides is None:
                 raise ApiError("no_price", instrument=spec.instrument)
             price = sides[1] if spec.side == "buy" else sides[0]
+        base = self.prices.priced(spec.instrument).instrument.base_currency
+        if account.flags.support_balances and base:
+            self._check_holdings(tx, account, spec, price, base)
         held = sum(
             p.qty if p.side != spec.side else 0.0 for p in tx.open_positions(spec.instrument)
         )
@@ -525,6 +528,56 @@ class TradingEngine:
                 required=_money(required),
                 available=_money(max(snap.margin_available, 0.0)),
                 currency=account.currency or "",
+            )
+
+    def _check_holdings(
+        self, tx: Tx, account: Account, spec: OrderSpec, price: float, base: str
+    ) -> None:
+        """A crypto-spot account (``supportBalances``) trades what it holds.
+
+        A sell needs the coins (less those working sells already promise); a buy needs the
+        cash, the balance less the cost of the coins held and what working buys promise. The
+        same figures as ``/balances``.
+        """
+        working = [o for o in tx.open_orders(spec.instrument) if o.bracket is None]
+        positions = tx.open_positions(spec.instrument)
+        if spec.side == "sell":
+            held = sum(p.qty for p in positions if p.side == "buy")
+            promised = sum(o.remaining for o in working if o.side == "sell")
+            available = held - promised
+            if spec.qty > available + EPSILON:
+                raise ApiError(
+                    "insufficient_funds",
+                    currency=base,
+                    required=_num(spec.qty),
+                    available=_num(max(available, 0.0)),
+                )
+            return
+        balance, _ = self.ledger.balance(tx.conn, account.id)
+        cost = sum(
+            self.prices.to_account(p.instrument, p.qty * p.avg_price, account.currency)
+            for p in tx.open_positions()
+            if p.side == "buy" and self.prices.priced(p.instrument).instrument.base_currency
+        )
+        promised = sum(
+            self.prices.to_account(
+                o.instrument,
+                o.remaining * (o.limit_price or o.stop_price or price),
+                account.currency,
+            )
+            for o in tx.open_orders()
+            if o.bracket is None
+            and o.side == "buy"
+            and self.prices.priced(o.instrument).instrument.base_currency
+        )
+        cash = balance - cost - promised
+        needed = self.prices.to_account(spec.instrument, spec.qty * price, account.currency)
+        if needed > cash + 1e-6:
+            raise ApiError(
+                "insufficient_funds",
+                currency=account.currency or "",
+                required=_money(needed),
+                available=_money(max(cash, 0.0)),
             )
 
 
