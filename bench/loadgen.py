@@ -20,6 +20,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -319,6 +320,51 @@ def _percentile(ordered: list[float], percent: float) -> float:
     return ordered[rank]
 
 
+def fan_out(
+    target: Callable[..., None], jobs: Sequence[tuple[Any, ...]], duration: float
+) -> list[Any]:
+    """Run ``target(pipe, *job)`` in one spawned process per job; what each sent back.
+
+    Each process opens its connections, says ``"ready"`` and waits for the common end time, so
+    the measured window starts once all are ready and is the same for all of them; then it
+    sends its tally.
+    """
+    ctx = multiprocessing.get_context("spawn")
+    workers: list[multiprocessing.process.BaseProcess] = []
+    pipes: list[multiprocessing.connection.Connection] = []
+    reports: list[Any] = []
+    try:
+        for job in jobs:
+            ours, theirs = ctx.Pipe()
+            pipes.append(ours)
+            proc = ctx.Process(target=target, args=(theirs, *job), daemon=True)
+            proc.start()
+            theirs.close()
+            workers.append(proc)
+        for pipe in pipes:
+            if not pipe.poll(60) or pipe.recv() != "ready":
+                raise RuntimeError("a load process did not start")
+        end_at = time.time() + duration
+        for pipe in pipes:
+            pipe.send(end_at)
+        for pipe in pipes:
+            if not pipe.poll(duration + REQUEST_TIMEOUT + 30):
+                raise RuntimeError("a load process did not report")
+            reports.append(pipe.recv())
+    except EOFError:
+        raise RuntimeError("a load process died") from None
+    finally:
+        for pipe in pipes:
+            pipe.close()
+        for worker in workers:
+            worker.join(timeout=5)
+            if worker.is_alive():
+                worker.terminate()
+                worker.join()
+            worker.close()
+    return reports
+
+
 def run_python(
     host: str,
     port: int,
@@ -334,42 +380,10 @@ def run_python(
     measured window starts once they are all ready and is the same for all of them.
     """
     processes = max(1, min(processes or os.cpu_count() or 1, connections))
-    ctx = multiprocessing.get_context("spawn")
-    workers: list[multiprocessing.process.BaseProcess] = []
-    pipes: list[multiprocessing.connection.Connection] = []
-    try:
-        for share in _shares(connections, processes):
-            ours, theirs = ctx.Pipe()
-            pipes.append(ours)
-            proc = ctx.Process(
-                target=_process_main, args=(theirs, host, port, request, share), daemon=True
-            )
-            proc.start()
-            theirs.close()
-            workers.append(proc)
-        for pipe in pipes:
-            if not pipe.poll(60) or pipe.recv() != "ready":
-                raise RuntimeError("a load process did not start")
-        end_at = time.time() + duration
-        for pipe in pipes:
-            pipe.send(end_at)
-        total = _Tally()
-        for pipe in pipes:
-            if not pipe.poll(duration + REQUEST_TIMEOUT + 30):
-                raise RuntimeError("a load process did not report")
-            tally: _Tally = pipe.recv()
-            total.merge(tally)
-    except EOFError:
-        raise RuntimeError("a load process died") from None
-    finally:
-        for pipe in pipes:
-            pipe.close()
-        for worker in workers:
-            worker.join(timeout=5)
-            if worker.is_alive():
-                worker.terminate()
-                worker.join()
-            worker.close()
+    jobs = [(host, port, request, share) for share in _shares(connections, processes)]
+    total = _Tally()
+    for tally in fan_out(_process_main, jobs, duration):
+        total.merge(tally)
     ordered = sorted(total.latencies)
     mean = sum(ordered) / len(ordered) if ordered else 0.0
     return LoadResult(

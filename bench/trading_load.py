@@ -316,45 +316,13 @@ def run_python(
     """Keep-alive load from one process per CPU, as :func:`bench.loadgen.run_python`."""
     processes = max(1, min(processes or os.cpu_count() or 1, connections))
     base, extra = divmod(connections, processes)
-    ctx = multiprocessing.get_context("spawn")
-    workers: list[multiprocessing.process.BaseProcess] = []
-    pipes: list[multiprocessing.connection.Connection] = []
-    try:
-        for i in range(processes):
-            ours, theirs = ctx.Pipe()
-            pipes.append(ours)
-            share = base + (1 if i < extra else 0)
-            proc = ctx.Process(
-                target=_process_main,
-                args=(theirs, host, port, request, f"{prefix}{i}-", share),
-                daemon=True,
-            )
-            proc.start()
-            theirs.close()
-            workers.append(proc)
-        for pipe in pipes:
-            if not pipe.poll(60) or pipe.recv() != "ready":
-                raise RuntimeError("a load process did not start")
-        end_at = time.time() + duration
-        for pipe in pipes:
-            pipe.send(end_at)
-        total = _Counts()
-        for pipe in pipes:
-            if not pipe.poll(duration + REQUEST_TIMEOUT + 30):
-                raise RuntimeError("a load process did not report")
-            counts: _Counts = pipe.recv()
-            total.merge(counts)
-    except EOFError:
-        raise RuntimeError("a load process died") from None
-    finally:
-        for pipe in pipes:
-            pipe.close()
-        for worker in workers:
-            worker.join(timeout=5)
-            if worker.is_alive():
-                worker.terminate()
-                worker.join()
-            worker.close()
+    jobs = [
+        (host, port, request, f"{prefix}{i}-", base + (1 if i < extra else 0))
+        for i in range(processes)
+    ]
+    total = _Counts()
+    for counts in loadgen.fan_out(_process_main, jobs, duration):
+        total.merge(counts)
     ordered = sorted(total.latencies)
     return LoadResult(
         generator="python",
