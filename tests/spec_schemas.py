@@ -10,9 +10,13 @@ developer-only script that compares these schemas and a running gateway with the
 
 Conventions:
 
-* "strict" objects (``_strict``) admit no keys beyond their properties, exactly where the spec
-  declares ``additionalProperties: false``; objects the spec leaves open (``_open``, e.g. the
-  order-dialog checkbox) accept extra keys.
+* The shapes live in two modules: this one holds the authorization, configuration and
+  data-integration shapes, tests/spec_schemas_trading.py the trading half (orders, positions,
+  executions, account state, balances, previews, leverage, stream messages), both written with
+  the builders of tests/spec_schema_builders.py. Import the tables and helpers below from here.
+* "strict" objects (``strict_object``) admit no keys beyond their properties, exactly where the
+  spec declares ``additionalProperties: false``; objects the spec leaves open (``open_object``,
+  e.g. the order-dialog checkbox) accept extra keys.
 * Every operation's response is ``oneOf(success, ErrorResponse)`` as in the spec, except
   ``getMapping``, whose response is the bare ``SymbolMapping`` (no envelope, no error shape), and
   ``trackLatency``, whose response is the bare ``SuccessResponse`` (``WITHOUT_ERROR_BRANCH``).
@@ -52,12 +56,22 @@ taken literally, although the spec's text returns exactly that.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-Schema = dict[str, Any]
+from tests import spec_schemas_trading as trading
+from tests.spec_schema_builders import (
+    Schema,
+    array,
+    boolean,
+    number,
+    ok_envelope,
+    open_object,
+    strict_object,
+    string,
+)
 
 DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
 SPEC_VERSION: Final = "1.4.14"
@@ -107,84 +121,22 @@ LOOSER_THAN_OPENAPI: Final[dict[tuple[str, str], str]] = {
 """(operationId, path in the response) -> where the OpenAPI schema contradicts the spec itself."""
 
 
-# --- builders -----------------------------------------------------------------------------------
-
-
-def _string(*enum: str) -> Schema:
-    """A string, optionally restricted to ``enum``."""
-    schema: Schema = {"type": "string"}
-    if enum:
-        schema["enum"] = list(enum)
-    return schema
-
-
-def _number(*, maximum: float | None = None, default: float | None = None) -> Schema:
-    """A JSON number (integers and floats), optionally bounded above."""
-    schema: Schema = {"type": "number"}
-    if maximum is not None:
-        schema["maximum"] = maximum
-    if default is not None:
-        schema["default"] = default
-    return schema
-
-
-def _boolean(default: bool | None = None, *, deprecated: bool = False) -> Schema:
-    """A boolean; ``default`` is the value TradingView assumes when the field is absent."""
-    schema: Schema = {"type": "boolean"}
-    if default is not None:
-        schema["default"] = default
-    if deprecated:
-        schema["deprecated"] = True
-    return schema
-
-
-def _array(items: Schema, *, min_items: int | None = None, max_items: int | None = None) -> Schema:
-    """An array of ``items``."""
-    schema: Schema = {"type": "array", "items": items}
-    if min_items is not None:
-        schema["minItems"] = min_items
-    if max_items is not None:
-        schema["maxItems"] = max_items
-    return schema
-
-
-def _strict(properties: Schema, *required: str) -> Schema:
-    """An object the spec declares ``additionalProperties: false``: no other keys allowed."""
-    schema = _open(properties, *required)
-    schema["additionalProperties"] = False
-    return schema
-
-
-def _open(properties: Schema, *required: str) -> Schema:
-    """An object the spec leaves open: unknown keys are accepted."""
-    unknown = set(required) - set(properties)
-    if unknown:
-        raise ValueError(f"required fields without a property: {sorted(unknown)}")
-    schema: Schema = {"type": "object", "properties": properties}
-    if required:
-        schema["required"] = list(required)
-    return schema
-
-
-def _ok_envelope(payload: Schema) -> Schema:
-    """The spec's usual success shape: ``{"s": "ok", "d": payload}``, both required, strict."""
-    return _strict({"s": _string("ok"), "d": payload}, "s", "d")
-
-
 # --- status primitives --------------------------------------------------------------------------
 
-ERROR_RESPONSE: Final[Schema] = _strict({"s": _string("error"), "errmsg": _string()}, "s", "errmsg")
+ERROR_RESPONSE: Final[Schema] = strict_object(
+    {"s": string("error"), "errmsg": string()}, "s", "errmsg"
+)
 """``{"s": "error", "errmsg": <text shown to the user>}``."""
 
-SUCCESS_RESPONSE: Final[Schema] = _strict({"s": _string("ok")}, "s")
+SUCCESS_RESPONSE: Final[Schema] = strict_object({"s": string("ok")}, "s")
 """``{"s": "ok"}`` with no payload (logout and the other payload-less operations)."""
 
 
 # --- authorize ----------------------------------------------------------------------------------
 
-ACCESS_TOKEN: Final[Schema] = _strict(
+ACCESS_TOKEN: Final[Schema] = strict_object(
     {
-        "access_token": _string(),
+        "access_token": string(),
         # Absolute Unix time in seconds at which the token dies. See STRICTER_THAN_OPENAPI.
         "expiration": {"type": "integer"},
     },
@@ -192,33 +144,33 @@ ACCESS_TOKEN: Final[Schema] = _strict(
     "expiration",
 )
 
-AUTHORIZE_RESPONSE: Final[Schema] = _ok_envelope(ACCESS_TOKEN)
+AUTHORIZE_RESPONSE: Final[Schema] = ok_envelope(ACCESS_TOKEN)
 
 
 # --- configuration pieces shared by /config and /accounts ---------------------------------------
 
-ACCOUNT_SUMMARY_ROW: Final[Schema] = _array(
-    _strict({"id": _string(), "title": _string()}, "id", "title"), min_items=1
+ACCOUNT_SUMMARY_ROW: Final[Schema] = array(
+    strict_object({"id": string(), "title": string()}, "id", "title"), min_items=1
 )
 
-ACCOUNT_MANAGER_COLUMN: Final[Schema] = _strict(
+ACCOUNT_MANAGER_COLUMN: Final[Schema] = strict_object(
     {
-        "id": _string(),
-        "title": _string(),
-        "tooltip": _string(),
-        "alignment": {**_string("left", "right"), "default": "left"},
-        "isCapitalize": _boolean(True),
+        "id": string(),
+        "title": string(),
+        "tooltip": string(),
+        "alignment": {**string("left", "right"), "default": "left"},
+        "isCapitalize": boolean(True),
     },
     "id",
     "title",
 )
 
-ACCOUNT_MANAGER: Final[Schema] = _array(
-    _strict(
+ACCOUNT_MANAGER: Final[Schema] = array(
+    strict_object(
         {
-            "id": _string(),
-            "title": _string(),
-            "columns": _array(ACCOUNT_MANAGER_COLUMN, min_items=1),
+            "id": string(),
+            "title": string(),
+            "columns": array(ACCOUNT_MANAGER_COLUMN, min_items=1),
         },
         "id",
         "columns",
@@ -226,20 +178,19 @@ ACCOUNT_MANAGER: Final[Schema] = _array(
     min_items=1,
 )
 
-CUSTOM_COLUMNS: Final[Schema] = _array(ACCOUNT_MANAGER_COLUMN, min_items=1)
+CUSTOM_COLUMNS: Final[Schema] = array(ACCOUNT_MANAGER_COLUMN, min_items=1)
 """orderCustomFields, orderHistoryCustomFields and the three position variants."""
 
-ORDER_TYPES: Final = ("market", "stop", "limit", "stoplimit")
 
-DURATION: Final[Schema] = _strict(
+DURATION: Final[Schema] = strict_object(
     {
-        "id": _string(),
-        "title": _string(),
-        "hasDatePicker": _boolean(False),
-        "hasTimePicker": _boolean(False),
-        "default": _boolean(False),
+        "id": string(),
+        "title": string(),
+        "hasDatePicker": boolean(False),
+        "hasTimePicker": boolean(False),
+        "default": boolean(False),
         "supportedOrderTypes": {
-            **_array(_string(*ORDER_TYPES), min_items=1),
+            **array(string(*trading.ORDER_TYPES), min_items=1),
             "default": ["limit", "stop", "stoplimit"],
         },
     },
@@ -247,20 +198,20 @@ DURATION: Final[Schema] = _strict(
     "title",
 )
 
-DURATIONS: Final[Schema] = _array(DURATION, min_items=1)
+DURATIONS: Final[Schema] = array(DURATION, min_items=1)
 
-PULLING_INTERVAL: Final[Schema] = _strict(
+PULLING_INTERVAL: Final[Schema] = strict_object(
     {
         # Milliseconds; TradingView clamps larger values, but the schema declares the maxima.
-        "quotes": _number(maximum=1000, default=500),
-        "orders": _number(maximum=1000, default=500),
-        "positions": _number(maximum=1500, default=1000),
-        "accountManager": _number(maximum=1500, default=500),
-        "balances": _number(maximum=1500, default=1000),
+        "quotes": number(maximum=1000, default=500),
+        "orders": number(maximum=1000, default=500),
+        "positions": number(maximum=1500, default=1000),
+        "accountManager": number(maximum=1500, default=500),
+        "balances": number(maximum=1500, default=1000),
     }
 )
 
-CONFIG: Final[Schema] = _strict(
+CONFIG: Final[Schema] = strict_object(
     {
         "accountSummaryRow": ACCOUNT_SUMMARY_ROW,
         "accountManager": ACCOUNT_MANAGER,
@@ -274,20 +225,20 @@ CONFIG: Final[Schema] = _strict(
     }
 )
 
-CONFIG_RESPONSE: Final[Schema] = _ok_envelope(CONFIG)
+CONFIG_RESPONSE: Final[Schema] = ok_envelope(CONFIG)
 
 
 # --- order dialog custom fields (accounts and instruments) --------------------------------------
 
-COMBO_BOX: Final[Schema] = _strict(
+COMBO_BOX: Final[Schema] = strict_object(
     {
-        "id": _string(),
-        "title": _string(),
-        "saveToSettings": _boolean(False),
-        "mutable": _boolean(True),
-        "forceUserEnterInitialValue": _boolean(False),
-        "items": _array(
-            _strict({"text": _string(), "value": _string()}, "text", "value"), min_items=1
+        "id": string(),
+        "title": string(),
+        "saveToSettings": boolean(False),
+        "mutable": boolean(True),
+        "forceUserEnterInitialValue": boolean(False),
+        "items": array(
+            strict_object({"text": string(), "value": string()}, "text", "value"), min_items=1
         ),
     },
     "id",
@@ -295,24 +246,24 @@ COMBO_BOX: Final[Schema] = _strict(
     "title",
 )
 
-CHECKBOX: Final[Schema] = _open(
+CHECKBOX: Final[Schema] = open_object(
     {
-        "id": _string(),
-        "title": _string(),
-        "saveToSettings": _boolean(False),
-        "help": _string(),
-        "checked": _boolean(False),
-        "mutable": _boolean(True),
+        "id": string(),
+        "title": string(),
+        "saveToSettings": boolean(False),
+        "help": string(),
+        "checked": boolean(False),
+        "mutable": boolean(True),
     },
     "id",
     "title",
 )
 """The spec leaves the checkbox open (no ``additionalProperties: false``)."""
 
-ORDER_DIALOG_CUSTOM_FIELDS: Final[Schema] = _strict(
+ORDER_DIALOG_CUSTOM_FIELDS: Final[Schema] = strict_object(
     {
-        "comboBox": _array(COMBO_BOX, min_items=1),
-        "checkbox": _array(CHECKBOX),
+        "comboBox": array(COMBO_BOX, min_items=1),
+        "checkbox": array(CHECKBOX),
     }
 )
 
@@ -373,14 +324,14 @@ ACCOUNT_FLAG_DEFAULTS: Final[dict[str, bool | None]] = {
 }
 """Every AccountFlags flag of spec 1.4.14 (all optional booleans)."""
 
-ACCOUNT_FLAGS: Final[Schema] = _strict(
+ACCOUNT_FLAGS: Final[Schema] = strict_object(
     {
-        name: _boolean(default, deprecated=default is None)
+        name: boolean(default, deprecated=default is None)
         for name, default in ACCOUNT_FLAG_DEFAULTS.items()
     }
 )
 
-ACCOUNT_UI: Final[Schema] = _strict(
+ACCOUNT_UI: Final[Schema] = strict_object(
     {
         "accountSummaryRow": ACCOUNT_SUMMARY_ROW,
         "accountManager": ACCOUNT_MANAGER,
@@ -393,18 +344,18 @@ ACCOUNT_UI: Final[Schema] = _strict(
     }
 )
 
-ACCOUNT: Final[Schema] = _strict(
+ACCOUNT: Final[Schema] = strict_object(
     {
-        "id": _string(),
-        "name": _string(),
-        "type": _string("live", "demo"),
-        "currency": _string(),
-        "currencySign": _string(),
+        "id": string(),
+        "name": string(),
+        "type": string("live", "demo"),
+        "currency": string(),
+        "currencySign": string(),
         "config": ACCOUNT_FLAGS,
         "ui": ACCOUNT_UI,
         "durations": DURATIONS,
-        "prefix": _string(),
-        "isVerified": _boolean(False),
+        "prefix": string(),
+        "isVerified": boolean(False),
     },
     "id",
     "name",
@@ -412,7 +363,7 @@ ACCOUNT: Final[Schema] = _strict(
     "config",
 )
 
-ACCOUNTS_RESPONSE: Final[Schema] = _ok_envelope(_array(ACCOUNT, min_items=1))
+ACCOUNTS_RESPONSE: Final[Schema] = ok_envelope(array(ACCOUNT, min_items=1))
 
 
 # --- instruments --------------------------------------------------------------------------------
@@ -436,39 +387,39 @@ SYMBOL_TYPES: Final = (
 
 VALIDATION_RULE_IDS: Final = ("stopPercent", "limitPercent", "slPercent", "tpPercent", "gsPercent")
 
-VALIDATION_RULE: Final[Schema] = _strict(
+VALIDATION_RULE: Final[Schema] = strict_object(
     {
-        "id": _string(*VALIDATION_RULE_IDS),
-        "options": _strict({"min": _number(), "max": _number()}, "min", "max"),
+        "id": string(*VALIDATION_RULE_IDS),
+        "options": strict_object({"min": number(), "max": number()}, "min", "max"),
     },
     "id",
     "options",
 )
 """The five percent-range rules of the spec share one shape and differ only in ``id``."""
 
-INSTRUMENT: Final[Schema] = _strict(
+INSTRUMENT: Final[Schema] = strict_object(
     {
-        "name": _string(),
-        "description": _string(),
-        "minQty": _number(),
-        "maxQty": _number(default=1_000_000_000),
-        "qtyStep": _number(),
-        "pipSize": _number(),
-        "pipValue": _number(),
-        "minTick": _number(),
-        "lotSize": _number(),
-        "baseCurrency": _string(),
-        "quoteCurrency": _string(),
-        "marginRate": _number(),
-        "hasQuotes": _boolean(True),
-        "units": _string(),
-        "variableMinTick": _string(),
-        "type": _string(*SYMBOL_TYPES),
-        "typespecs": _string(),  # comma-separated subset of cfd, spreadbet, crypto
-        "ui": _strict(
+        "name": string(),
+        "description": string(),
+        "minQty": number(),
+        "maxQty": number(default=1_000_000_000),
+        "qtyStep": number(),
+        "pipSize": number(),
+        "pipValue": number(),
+        "minTick": number(),
+        "lotSize": number(),
+        "baseCurrency": string(),
+        "quoteCurrency": string(),
+        "marginRate": number(),
+        "hasQuotes": boolean(True),
+        "units": string(),
+        "variableMinTick": string(),
+        "type": string(*SYMBOL_TYPES),
+        "typespecs": string(),  # comma-separated subset of cfd, spreadbet, crypto
+        "ui": strict_object(
             {
                 "orderDialogCustomFields": ORDER_DIALOG_CUSTOM_FIELDS,
-                "validationRules": _array(VALIDATION_RULE, min_items=1),
+                "validationRules": array(VALIDATION_RULE, min_items=1),
             }
         ),
     },
@@ -480,34 +431,36 @@ INSTRUMENT: Final[Schema] = _strict(
     "type",
 )
 
-INSTRUMENTS_RESPONSE: Final[Schema] = _ok_envelope(_array(INSTRUMENT))
+INSTRUMENTS_RESPONSE: Final[Schema] = ok_envelope(array(INSTRUMENT))
 
 
 # --- mapping, groups, permissions ---------------------------------------------------------------
 
-SYMBOL_MAPPING: Final[Schema] = _strict(
+SYMBOL_MAPPING: Final[Schema] = strict_object(
     {
-        "symbols": _array(
-            _strict(
+        "symbols": array(
+            strict_object(
                 {
                     # The broker symbol, alone in its array. See STRICTER_THAN_OPENAPI.
-                    "f": _array(_string(), min_items=1, max_items=1),
-                    "s": _string(),  # TradingView full name, PREFIX:SYMBOL
+                    "f": array(string(), min_items=1, max_items=1),
+                    "s": string(),  # TradingView full name, PREFIX:SYMBOL
                 },
                 "f",
                 "s",
             )
         ),
-        "fields": _array(_string("brokerSymbol"), min_items=1, max_items=1),
+        "fields": array(string("brokerSymbol"), min_items=1, max_items=1),
     }
 )
 """The bare ``/mapping`` body; the spec requires neither key."""
 
-GROUPS_RESPONSE: Final[Schema] = _ok_envelope(
-    _strict({"groups": _array(_strict({"id": _string()}, "id"))})
+GROUPS_RESPONSE: Final[Schema] = ok_envelope(
+    strict_object({"groups": array(strict_object({"id": string()}, "id"))})
 )
 
-PERMISSIONS_RESPONSE: Final[Schema] = _ok_envelope(_strict({"groups": _array(_string())}, "groups"))
+PERMISSIONS_RESPONSE: Final[Schema] = ok_envelope(
+    strict_object({"groups": array(string())}, "groups")
+)
 
 
 # --- symbol info (data integration) -------------------------------------------------------------
@@ -578,7 +531,7 @@ def _column(
     deprecated: bool = False,
 ) -> Schema:
     """A SymbolInfoArrays field: an array with one item per symbol (nullable as a whole)."""
-    schema = _array(items, min_items=min_items)
+    schema = array(items, min_items=min_items)
     if nullable:
         schema["type"] = ["array", "null"]
     if default_null:
@@ -588,42 +541,42 @@ def _column(
     return schema
 
 
-_NULLABLE_TEXT: Final = _or_null(_string())
+_NULLABLE_TEXT: Final = _or_null(string())
 
 SYMBOL_INFO_FIELDS: Final[Schema] = {
-    "symbol": _column(_string(), min_items=1),
-    "description": _column(_string()),
+    "symbol": _column(string(), min_items=1),
+    "description": _column(string()),
     "currency": _column(_NULLABLE_TEXT, nullable=True, default_null=True),
     "base-currency": _column(_NULLABLE_TEXT, nullable=True, default_null=True),
-    "exchange-listed": _column(_string()),
-    "exchange-traded": _column(_string()),
+    "exchange-listed": _column(string()),
+    "exchange-traded": _column(string()),
     # Integer ticks and scale. See STRICTER_THAN_OPENAPI.
     "minmovement": _column({"type": "integer"}),
-    "minmovement2": _column(_number()),
-    "fractional": _column(_boolean()),
+    "minmovement2": _column(number()),
+    "fractional": _column(boolean()),
     "pricescale": _column({"type": "integer"}),
     "root": _column(_NULLABLE_TEXT, nullable=True, default_null=True),
     "root-description": _column(_NULLABLE_TEXT, nullable=True, default_null=True),
-    "has-intraday": _column(_boolean()),
-    "has-no-volume": _column(_boolean()),
-    "type": _column(_string(*SYMBOL_TYPES)),
+    "has-intraday": _column(boolean()),
+    "has-no-volume": _column(boolean()),
+    "type": _column(string(*SYMBOL_TYPES)),
     # Combinations and null per the spec's text and example. See LOOSER_THAN_OPENAPI.
     "typespecs": _column({"type": ["string", "null"], "pattern": TYPESPECS_PATTERN}, nullable=True),
-    "volume-type": _column(_or_null(_string("base", "quote", "tick", "contract")), nullable=True),
-    "is-cfd": _column(_boolean(), deprecated=True),
-    "ticker": _column(_string()),
-    "timezone": _column(_string(*TIMEZONES)),
-    "session-regular": _column(_string()),
+    "volume-type": _column(_or_null(string("base", "quote", "tick", "contract")), nullable=True),
+    "is-cfd": _column(boolean(), deprecated=True),
+    "ticker": _column(string()),
+    "timezone": _column(string(*TIMEZONES)),
+    "session-regular": _column(string()),
     "session-extended": _column(_NULLABLE_TEXT),
     "session-premarket": _column(_NULLABLE_TEXT),
     "session-postmarket": _column(_NULLABLE_TEXT),
-    "has-daily": _column(_boolean()),
-    "has-weekly-and-monthly": _column(_boolean()),
-    "pointvalue": _column(_number()),
-    "expiration": _column(_or_null(_number()), nullable=True, default_null=True),
-    "bar-source": _column(_string("bid", "ask", "mid", "trade")),
-    "bar-transform": _column(_string("none", "openprev", "prevopen")),
-    "bar-fillgaps": _column(_boolean()),
+    "has-daily": _column(boolean()),
+    "has-weekly-and-monthly": _column(boolean()),
+    "pointvalue": _column(number()),
+    "expiration": _column(_or_null(number()), nullable=True, default_null=True),
+    "bar-source": _column(string("bid", "ask", "mid", "trade")),
+    "bar-transform": _column(string("none", "openprev", "prevopen")),
+    "bar-fillgaps": _column(boolean()),
     "isin": _column(_NULLABLE_TEXT),
     "wkn": _column(_NULLABLE_TEXT),
 }
@@ -643,7 +596,7 @@ SYMBOL_INFO_REQUIRED: Final = (
 )
 
 SYMBOL_INFO_RESPONSE: Final[Schema] = {
-    **_open({"s": _string("ok"), **SYMBOL_INFO_FIELDS}, "s", *SYMBOL_INFO_REQUIRED),
+    **open_object({"s": string("ok"), **SYMBOL_INFO_FIELDS}, "s", *SYMBOL_INFO_REQUIRED),
     # What stays of the strict SuccessResponse: no payload envelope, no error text.
     "not": {"anyOf": [{"required": ["d"]}, {"required": ["errmsg"]}]},
 }
@@ -655,321 +608,37 @@ SYMBOL_INFO_RESPONSE: Final[Schema] = {
 _BAR_FIELDS = ("t", "o", "h", "l", "c", "v")
 
 HISTORY_RESPONSE: Final[Schema] = {
-    **_open({"s": _string("ok"), **{k: _array(_number()) for k in _BAR_FIELDS}}, "s", *_BAR_FIELDS),
+    **open_object(
+        {"s": string("ok"), **{k: array(number()) for k in _BAR_FIELDS}}, "s", *_BAR_FIELDS
+    ),
     # BarsArrays (or EmptyBarArrays) merged with SuccessResponse: no envelope, no error text.
     "not": {"anyOf": [{"required": ["d"]}, {"required": ["errmsg"]}]},
 }
 """HistorySuccessResponse and HistoryEmptyBarResponse: six parallel arrays of numbers."""
 
-SINGLE_QUOTE: Final[Schema] = _strict(
+SINGLE_QUOTE: Final[Schema] = strict_object(
     {
-        "ask": _number(), "bid": _number(), "buyPipValue": _number(),
-        "sellPipValue": _number(), "hardToBorrow": _boolean(False),
-        "notShortable": _boolean(False), "halted": _boolean(False),
+        "ask": number(), "bid": number(), "buyPipValue": number(),
+        "sellPipValue": number(), "hardToBorrow": boolean(False),
+        "notShortable": boolean(False), "halted": boolean(False),
     },
     "ask", "bid",
 )  # fmt: skip
 
-QUOTES_RESPONSE: Final[Schema] = _ok_envelope(
-    _array(
-        _strict({"s": _string("ok", "error"), "n": _string(), "v": SINGLE_QUOTE}, "n", "v"),
+QUOTES_RESPONSE: Final[Schema] = ok_envelope(
+    array(
+        strict_object({"s": string("ok", "error"), "n": string(), "v": SINGLE_QUOTE}, "n", "v"),
         min_items=1,
     )
 )
 """``{"s": "ok", "d": Quotes}``: one item per requested symbol."""
 
-_DEPTH_ITEM: Final[Schema] = _array(_number(), min_items=2, max_items=2)
-DEPTH_RESPONSE: Final[Schema] = _ok_envelope(
-    _strict({"asks": _array(_DEPTH_ITEM), "bids": _array(_DEPTH_ITEM)}, "asks", "bids")
+_DEPTH_ITEM: Final[Schema] = array(number(), min_items=2, max_items=2)
+DEPTH_RESPONSE: Final[Schema] = ok_envelope(
+    strict_object({"asks": array(_DEPTH_ITEM), "bids": array(_DEPTH_ITEM)}, "asks", "bids")
 )
 """``{"s": "ok", "d": {"asks": [[price, volume]...], "bids": [...]}}``."""
 
-
-# --- trading: shared pieces ---------------------------------------------------------------------
-
-SIDES: Final = ("buy", "sell")
-
-MESSAGE_TYPES: Final = ("information", "warning", "error")
-"""Informational message types, lowercase as in the enum (the spec's examples write Information)."""
-
-TRANSACTION_ID: Final[Schema] = _string()
-"""TransactionId: a string since 1.4.11 (a number before); only with ``supportTrackLatency``."""
-
-CUSTOM_FIELD_VALUES: Final[Schema] = _array(
-    _strict({"id": _string(), "value": _string()}, "id", "value"), min_items=1
-)
-"""CustomFieldsValueItem[]: localized values of the configured custom columns."""
-
-INFORMATIONAL_MESSAGE: Final[Schema] = _strict(
-    {"text": _string(), "type": _string(*MESSAGE_TYPES)}, "text", "type"
-)
-"""OrderInformationalMessage and PositionInformationalMessage, which share one shape."""
-
-SUCCESS_WITH_TRANSACTION_ID: Final[Schema] = _strict(
-    {"s": _string("ok"), "d": _strict({"transactionId": TRANSACTION_ID})}, "s"
-)
-"""SuccessResponse or SuccessResponseWithTransactionId, as one schema.
-
-SuccessResponseWithTransactionId requires neither ``d`` nor ``d.transactionId``, so it already
-admits every SuccessResponse; the union is this schema. See LOOSER_THAN_OPENAPI.
-"""
-
-# --- account state ------------------------------------------------------------------------------
-
-ACCOUNT_STATE: Final[Schema] = _strict(
-    {
-        "balance": _number(),
-        "unrealizedPl": _number(),
-        "equity": _number(),  # balance + unrealizedPl when absent
-        # Account manager tables -> rows -> cells, shaped like the configured accountManager.
-        "amData": _array(_array(_array(_string())), min_items=1),
-        "accountSummaryRowData": _array(_string(), min_items=1),
-        "marginAvailable": _number(),
-    },
-    "balance",
-    "unrealizedPl",
-)
-"""AccountState: ``/state``'s ``d`` and, whole each time, every ``/stream/state`` data message."""
-
-STATE_RESPONSE: Final[Schema] = _ok_envelope(ACCOUNT_STATE)
-
-
-# --- orders -------------------------------------------------------------------------------------
-
-ORDER_STATUSES: Final = ("placing", "inactive", "working", "rejected", "filled", "cancelled")
-FINAL_ORDER_STATUSES: Final = ("rejected", "filled", "cancelled")
-
-ORDER_COMMON: Final[Schema] = _open(
-    {
-        "id": _string(),
-        "instrument": _string(),  # broker instrument name
-        "qty": _number(),
-        "side": _string(*SIDES),
-        "type": _string(*ORDER_TYPES),
-        "filledQty": _number(),
-        "avgPrice": _number(),
-        "limitPrice": _number(),  # limit and stoplimit orders only
-        "stopPrice": _number(),  # stop and stoplimit orders only
-        "trailingStopPips": _number(),  # trailing stops only
-        "isTrailingStop": _boolean(),
-        "isGuaranteedStop": _boolean(),
-        "parentId": _string(),  # brackets only
-        "parentType": _string("order", "position"),  # brackets only
-        # A Duration id and a Unix time in seconds; the spec leaves this object open.
-        "duration": _open({"type": _string(), "datetime": _number()}, "type"),
-        "lastModified": _number(),
-        "customFields": CUSTOM_FIELD_VALUES,
-        "message": INFORMATIONAL_MESSAGE,
-    },
-    "id",
-    "instrument",
-    "qty",
-    "side",
-    "type",
-)
-"""OrderCommon: every order field but ``status``. The spec leaves it open."""
-
-ORDER: Final[Schema] = {
-    "allOf": [ORDER_COMMON, _open({"status": _string(*ORDER_STATUSES)}, "status")]
-}
-"""Order: OrderCommon and OrderStatus (any of the six statuses)."""
-
-ORDER_HISTORY: Final[Schema] = {
-    "allOf": [ORDER_COMMON, _open({"status": _string(*FINAL_ORDER_STATUSES)}, "status")]
-}
-"""OrderHistory: OrderCommon and OrderHistoryStatus (final statuses only)."""
-
-ORDERS_RESPONSE: Final[Schema] = _ok_envelope(_array(ORDER))
-ORDERS_HISTORY_RESPONSE: Final[Schema] = _ok_envelope(_array(ORDER_HISTORY))
-
-POST_ORDER_RESPONSE: Final[Schema] = _ok_envelope(
-    _strict({"orderId": _string(), "transactionId": TRANSACTION_ID})
-)
-"""PostOrderResponse: ``d`` is required, both of its fields optional."""
-
-PREVIEW_ORDER: Final[Schema] = _strict(
-    {
-        "confirmId": _string(),  # sent back as the confirmId query of the place/modify request
-        "sections": _array(
-            _strict(
-                {
-                    "rows": _array(
-                        _strict({"title": _string(), "value": _string()}, "title", "value")
-                    ),
-                    "header": _string(),
-                },
-                "rows",
-            )
-        ),
-        "warnings": _array(_string()),
-        "errors": _array(_string()),
-    },
-    "sections",
-)
-"""PreviewOrder: sections of pre-formatted title/value rows, with warnings and errors."""
-
-PREVIEW_ORDER_RESPONSE: Final[Schema] = _ok_envelope(PREVIEW_ORDER)
-
-
-# --- positions ----------------------------------------------------------------------------------
-
-POSITION: Final[Schema] = _strict(
-    {
-        "id": _string(),
-        "instrument": _string(),
-        "qty": _number(),
-        "side": _string(*SIDES),
-        "avgPrice": _number(),
-        "unrealizedPl": _number(),
-        "message": INFORMATIONAL_MESSAGE,
-        "customFields": CUSTOM_FIELD_VALUES,
-    },
-    "id",
-    "instrument",
-    "qty",
-    "side",
-    "avgPrice",
-)
-
-NET_POSITION: Final[Schema] = _open(
-    {
-        "id": _string(),
-        "instrument": _string(),
-        "qty": _number(),  # net quantity
-        "longQty": _number(),
-        "shortQty": _number(),
-        "avgPrice": _number(),
-        "customFields": CUSTOM_FIELD_VALUES,
-        "message": INFORMATIONAL_MESSAGE,
-    },
-    "id",
-    "instrument",
-    "qty",
-)
-"""NetPosition (netting mode). The spec leaves it open (its example even adds ``side``)."""
-
-INDIVIDUAL_POSITION: Final[Schema] = _open(
-    {
-        "id": _string(),
-        "instrument": _string(),
-        "date": _string(),  # opening time: Unix milliseconds, as a string
-        "qty": _number(),
-        "side": _string(*SIDES),
-        "price": _number(),
-        "unrealizedPl": _number(),
-        "customFields": CUSTOM_FIELD_VALUES,
-        "message": INFORMATIONAL_MESSAGE,
-    },
-    "id",
-    "instrument",
-    "date",
-    "qty",
-    "side",
-    "price",
-)
-"""IndividualPosition (netting mode). The spec leaves it open."""
-
-STREAM_CLOSED_POSITION: Final[Schema] = _strict(
-    {"id": _string(), "qty": {**_number(), "const": 0}}, "id", "qty"
-)
-"""StreamClosedPosition: exactly ``{"id": ..., "qty": 0}``. See STRICTER_THAN_OPENAPI."""
-
-POSITIONS_RESPONSE: Final[Schema] = _ok_envelope(_array(POSITION))
-NET_POSITIONS_RESPONSE: Final[Schema] = _ok_envelope(_array(NET_POSITION))
-INDIVIDUAL_POSITIONS_RESPONSE: Final[Schema] = _ok_envelope(_array(INDIVIDUAL_POSITION))
-
-
-# --- executions and balances --------------------------------------------------------------------
-
-EXECUTION: Final[Schema] = _strict(
-    {
-        "id": _string(),
-        "instrument": _string(),
-        "price": _number(),
-        "time": _number(),  # Unix seconds
-        "qty": _number(),
-        "side": _string(*SIDES),
-        "orderId": _string(),
-        "isClose": _boolean(),
-        "positionId": _string(),
-        "commission": _number(),
-    },
-    "id",
-    "instrument",
-    "price",
-    "time",
-    "qty",
-    "side",
-    "orderId",
-    "isClose",
-)
-
-EXECUTIONS_RESPONSE: Final[Schema] = _ok_envelope(_array(EXECUTION))
-
-CRYPTO_BALANCE: Final[Schema] = _strict(
-    {
-        "symbol": _string(),
-        "longName": _string(),
-        "total": _number(),
-        "available": _number(),
-        "reserved": _number(),
-        "btcValue": _number(),
-        "value": _number(),
-        "valueCurrency": _string(),
-    },
-    "symbol",
-    "total",
-    "available",
-)
-
-BALANCES_RESPONSE: Final[Schema] = _ok_envelope(_array(CRYPTO_BALANCE))
-
-
-# --- leverage -----------------------------------------------------------------------------------
-
-GET_LEVERAGE: Final[Schema] = _strict(
-    {
-        "title": _string(),  # title of the leverage dialog
-        "leverage": _number(),
-        "min": _number(),
-        "max": _number(),
-        "step": _number(),
-    },
-    "title",
-    "leverage",
-    "min",
-    "max",
-    "step",
-)
-
-GET_LEVERAGE_RESPONSE: Final[Schema] = _ok_envelope(GET_LEVERAGE)
-
-SET_LEVERAGE_RESPONSE: Final[Schema] = _open(
-    {"s": _string("ok"), "d": _strict({"leverage": _number()}, "leverage")}, "s", "d"
-)
-"""SetLeverageResponse: the only envelope the spec leaves open; its SetLeverage is strict."""
-
-PREVIEW_LEVERAGE: Final[Schema] = _strict(
-    {name: _array(_string(), min_items=1) for name in ("infos", "warnings", "errors")}
-)
-
-PREVIEW_LEVERAGE_RESPONSE: Final[Schema] = _ok_envelope(PREVIEW_LEVERAGE)
-
-
-# --- trading streams ----------------------------------------------------------------------------
-
-PING_MESSAGE: Final[Schema] = _open({"s": _string("ok")}, "s")
-"""PingMessage: ``{"s": "ok"}`` after 5 s of silence on a trading stream; left open."""
-
-STREAM_DATA: Final[dict[str, Schema]] = {
-    "streamOrders": _array(ORDER),
-    "streamPositions": _array({"anyOf": [POSITION, STREAM_CLOSED_POSITION]}),
-    "streamNetPositions": _array({"anyOf": [NET_POSITION, STREAM_CLOSED_POSITION]}),
-    "streamIndividualPositions": _array({"anyOf": [INDIVIDUAL_POSITION, STREAM_CLOSED_POSITION]}),
-    "streamState": ACCOUNT_STATE,
-}
-"""The data message of each trading stream: an entity array (snapshot or update), or for
-``streamState`` a whole AccountState."""
 
 # --- by operation -------------------------------------------------------------------------------
 
@@ -994,20 +663,23 @@ SUCCESS: Final[dict[str, Schema]] = {
         "getHistory": HISTORY_RESPONSE,
         "getQuotes": QUOTES_RESPONSE,
         "getDepth": DEPTH_RESPONSE,
-        "getState": STATE_RESPONSE,
-        "getOrders": ORDERS_RESPONSE,
-        "getOrdersHistory": ORDERS_HISTORY_RESPONSE,
-        "placeOrder": POST_ORDER_RESPONSE,
-        "previewOrder": PREVIEW_ORDER_RESPONSE,
-        **{operation_id: SUCCESS_WITH_TRANSACTION_ID for operation_id in TRANSACTION_OPERATIONS},
-        "getPositions": POSITIONS_RESPONSE,
-        "getNetPositions": NET_POSITIONS_RESPONSE,
-        "getIndividualPositions": INDIVIDUAL_POSITIONS_RESPONSE,
-        "getExecutions": EXECUTIONS_RESPONSE,
-        "getBalances": BALANCES_RESPONSE,
-        "getLeverage": GET_LEVERAGE_RESPONSE,
-        "setLeverage": SET_LEVERAGE_RESPONSE,
-        "previewLeverage": PREVIEW_LEVERAGE_RESPONSE,
+        "getState": trading.STATE_RESPONSE,
+        "getOrders": trading.ORDERS_RESPONSE,
+        "getOrdersHistory": trading.ORDERS_HISTORY_RESPONSE,
+        "placeOrder": trading.POST_ORDER_RESPONSE,
+        "previewOrder": trading.PREVIEW_ORDER_RESPONSE,
+        **{
+            operation_id: trading.SUCCESS_WITH_TRANSACTION_ID
+            for operation_id in TRANSACTION_OPERATIONS
+        },
+        "getPositions": trading.POSITIONS_RESPONSE,
+        "getNetPositions": trading.NET_POSITIONS_RESPONSE,
+        "getIndividualPositions": trading.INDIVIDUAL_POSITIONS_RESPONSE,
+        "getExecutions": trading.EXECUTIONS_RESPONSE,
+        "getBalances": trading.BALANCES_RESPONSE,
+        "getLeverage": trading.GET_LEVERAGE_RESPONSE,
+        "setLeverage": trading.SET_LEVERAGE_RESPONSE,
+        "previewLeverage": trading.PREVIEW_LEVERAGE_RESPONSE,
         "trackLatency": SUCCESS_RESPONSE,
     }.items()
 }
@@ -1027,8 +699,8 @@ RESPONSES: Final[dict[str, Schema]] = {
 """The whole response schema of each operation (success or ErrorResponse), by operationId."""
 
 STREAM_MESSAGES: Final[dict[str, Schema]] = {
-    operation_id: _document({"oneOf": [data, PING_MESSAGE, ERROR_RESPONSE]})
-    for operation_id, data in STREAM_DATA.items()
+    operation_id: _document({"oneOf": [data, trading.PING_MESSAGE, ERROR_RESPONSE]})
+    for operation_id, data in trading.STREAM_DATA.items()
 }
 """Each line of a trading stream (data message, PingMessage or ErrorMessage), by operationId."""
 
@@ -1100,9 +772,11 @@ def stream_message_errors(operation_id: str, message: object) -> list[str]:
         return []
     if isinstance(message, dict) and "s" in message:
         error = message["s"] == "error"
-        branch, name = (ERROR_RESPONSE, "ErrorMessage") if error else (PING_MESSAGE, "PingMessage")
+        branch, name = (
+            (ERROR_RESPONSE, "ErrorMessage") if error else (trading.PING_MESSAGE, "PingMessage")
+        )
     else:
-        branch, name = STREAM_DATA[operation_id], "data message"
+        branch, name = trading.STREAM_DATA[operation_id], "data message"
     detailed = [f"{text} (as {name})" for text in _errors(branch, message)]
     return detailed or whole
 

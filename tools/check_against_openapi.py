@@ -9,9 +9,10 @@ Three checks:
 1. transcription: the facts of our schemas (paths, types, required, strictness, enums, bounds,
    defaults) against those of the official response schemas, operation by operation, the
    trading streams' messages (``STREAM_MESSAGES``) included;
-2. examples: the hand-written VALID/INVALID bodies and STREAM_VALID/STREAM_INVALID messages of
-   tests/test_spec_schemas.py run through the official schemas, where both verdicts must agree
-   (save the examples marked ``ours_only`` or ``official_rejects``);
+2. examples: the hand-written VALID/INVALID bodies of tests/test_spec_schemas.py and the
+   STREAM_VALID/STREAM_INVALID messages of tests/test_spec_schemas_trading.py run through the
+   official schemas, where both verdicts must agree (save the examples marked ``ours_only`` or
+   ``official_rejects``);
 3. live: /authorize, /config, /accounts, /accounts/{first id}/instruments, /mapping, /groups,
    /permissions and finally /logout of a running gateway, each body validated against the
    official schema and against ours, with any disagreement reported.
@@ -273,13 +274,14 @@ def check_examples(official: OpenApi) -> int:
     print("\n== examples: tests/test_spec_schemas.py through the official schemas")
     try:
         from tests import test_spec_schemas as examples
+        from tests import test_spec_schemas_trading as stream_examples
     except ImportError as exc:  # pytest missing: not a development environment
         print(f"SKIP  cannot import the examples: {exc}")
         return 0
     disagreements = 0
     count = 0
-    valid = [*examples.VALID, *examples.STREAM_VALID]
-    invalid = [*examples.INVALID, *examples.STREAM_INVALID]
+    valid = [*examples.VALID, *stream_examples.STREAM_VALID]
+    invalid = [*examples.INVALID, *stream_examples.STREAM_INVALID]
     for expected_valid, example in _examples(valid, invalid):
         count += 1
         errors = official.errors(example.operation, example.body)
