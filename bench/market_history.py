@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from gateway.market.barstore import BarStore
 from gateway.market.history import HistoryRequest, answer
 from gateway.market.sessions import SessionCalendar, parse_session
+from gateway.store import migrate
 from gateway.store.database import Database
 from gateway.store.tables import metadata
 
@@ -121,7 +122,9 @@ def sqlite_store(layout: Layout, directory: Path | None = None) -> tuple[Path, f
     building = path.with_name(f"{path.name}.building-{os.getpid()}")
     building.unlink(missing_ok=True)
     engine = sa.create_engine(f"sqlite:///{building}")
-    metadata.create_all(engine)
+    # Migrated, not create_all(): a store without a version table is taken for one made
+    # before migrations existed, and later revisions would find their tables already there.
+    migrate.upgrade_engine(engine)
     engine.dispose()
     db = sqlite3.connect(building)
     try:
@@ -170,7 +173,7 @@ def postgres_store(url_text: str, layout: Layout) -> tuple[str, float | None]:
     engine = sa.create_engine(url)
     try:
         tables = set(sa.inspect(engine).get_table_names())
-        ours = {t.name for t in metadata.sorted_tables} | {MARKER}
+        ours = {t.name for t in metadata.sorted_tables} | {MARKER, migrate.VERSION_TABLE}
         if tables - ours or (tables and MARKER not in tables):
             raise UnavailableError(
                 f"database {name!r} holds tables the bench did not make; "
@@ -183,7 +186,7 @@ def postgres_store(url_text: str, layout: Layout) -> tuple[str, float | None]:
                 if held.scalar() == layout.key:
                     return url.render_as_string(hide_password=False), None
         began = time.perf_counter()
-        metadata.create_all(engine)
+        migrate.upgrade_engine(engine)
         with engine.begin() as conn:
             conn.exec_driver_sql(
                 f"CREATE TABLE IF NOT EXISTS {MARKER} (key text PRIMARY KEY, value text)"

@@ -11,7 +11,8 @@ import falcon
 import falcon.media
 import orjson
 
-from gateway.api.routes import ROUTES, Route
+from gateway.api.routes import OAUTH_ROUTES, ROUTES, Route
+from gateway.auth.oauth.setup import build_oauth
 from gateway.auth.throttle import Throttle
 from gateway.auth.tokens import Clock, TokenStore, new_token
 from gateway.auth.users import ConfiguredUsers
@@ -90,10 +91,11 @@ def build(
     identity: Identity = (
         connectors[config.auth.identity] if config.auth.identity else ConfiguredUsers(config.users)
     )
+    tokens = TokenStore(database, clock, token_generator)
     services = Services(
         config=config,
         database=database,
-        tokens=TokenStore(database, clock, token_generator),
+        tokens=tokens,
         throttle=Throttle(database, config.auth.login_throttle, clock),
         identity=identity,
         messages=Messages(config.messages),
@@ -102,12 +104,13 @@ def build(
         connectors=connectors,
         market=market,
         trading=build_trading(config, database, market, view, connectors, clock),
+        oauth=build_oauth(config, database, tokens, identity, clock),
     )
     app: falcon.App[falcon.Request, falcon.Response] = falcon.App(
         middleware=[
             ContextMiddleware(),
             CorsMiddleware(config.server.cors_origins, config.server.cors_max_age),
-            AuthMiddleware(config, services.tokens, identity),
+            AuthMiddleware(config, tokens, identity),
         ],
         cors_enable=False,
     )
@@ -115,12 +118,13 @@ def build(
     compact = falcon.media.JSONHandler(dumps=orjson.dumps, loads=orjson.loads)
     app.resp_options.media_handlers[falcon.MEDIA_JSON] = compact
     install_error_handlers(app, services.messages)
-    for route in ROUTES:
+    routes = ROUTES + (OAUTH_ROUTES if services.oauth else ())
+    for route in routes:
         if route.auth not in AUTH_KINDS:
             # Checked once here, so a resource with a typo in `auth` fails at startup.
             raise TypeError(f"{route.resource!r}: auth must be one of {AUTH_KINDS}")
         app.add_route(config.server.base_path + route.path, route.resource(services))
-    return Gateway(app=app, services=services, routes=ROUTES)
+    return Gateway(app=app, services=services, routes=routes)
 
 
 def create_app(config: GatewayConfig, **kwargs: Any) -> falcon.App[falcon.Request, falcon.Response]:

@@ -1,4 +1,4 @@
-"""The ``gateway`` command: serve, check, hash-password, schema."""
+"""The ``gateway`` command: serve, check, db, hash-password, schema (OAuth2: cli_oauth.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import yaml
 from gateway import __version__
 from gateway.app import build
 from gateway.auth.passwords import hash_password
+from gateway.cli_oauth import add_commands
 from gateway.config.dump import dump_config
 from gateway.config.jsonschema import config_json_schema
 from gateway.config.loader import ConfigError, load_config, read_source
@@ -243,6 +244,8 @@ def parser() -> argparse.ArgumentParser:
         help="markdown prints the configuration reference",
     )
     schema.set_defaults(func=cmd_schema)
+
+    add_commands(sub)
     return p
 
 

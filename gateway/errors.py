@@ -14,6 +14,14 @@ CATALOGUE: Mapping[str, str] = MappingProxyType({
     "unauthorized": "Authorization required: the access token is missing, invalid or expired.",
     "invalid_credentials": "Invalid login or password.",
     "login_throttled": "Too many failed login attempts. Try again in {minutes} minutes.",
+    "password_login_disabled": (
+        "Password login is not available: this broker signs in through its login page."
+    ),
+    "oauth_invalid_request": (
+        "This sign-in request cannot be completed: {reason}. Please start again from TradingView."
+    ),
+    "login_form_expired": "The sign-in form has expired. Please sign in again.",
+    "signed_out": "You are signed out.",
     "missing_field": "Missing required field: {field}.",
     "invalid_field": "Invalid value for {field}: {reason}.",
     "unknown_account": "Unknown account: {account}.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.auth.oauth.setup import OAuthRuntime
 from gateway.auth.throttle import Throttle
 from gateway.auth.tokens import Clock, TokenStore
 from gateway.config.model import GatewayConfig
@@ -33,3 +34,5 @@ class Services:
     """The market-data pipeline, when the configuration names a feed."""
     trading: TradingRuntime | None = None
     """Managed trading, when the configuration names a venue."""
+    oauth: OAuthRuntime | None = None
+    """OAuth2 (login page, token endpoint), when the configuration has ``auth.oauth``."""

@@ -52,9 +52,16 @@ def copy_demo(source_dir: Path, tmp_path: Path) -> Path:
 
 
 @contextmanager
-def serve(config: Path, workers: int | None = None) -> Iterator[LiveGateway]:
-    """Serve ``config`` until the block ends; fail with the log if it does not come up."""
-    port = free_port()
+def serve(
+    config: Path, workers: int | None = None, port: int | None = None
+) -> Iterator[LiveGateway]:
+    """Serve ``config`` until the block ends; fail with the log if it does not come up.
+
+    ``port`` is for a configuration that must know its own URL (OAuth's ``public_url``);
+    by default a free one is picked.
+    """
+    if port is None:
+        port = free_port()
     extra = ["--workers", str(workers)] if workers else []
     log = config.parent / f"gateway-{port}.log"
     with log.open("wb") as sink:

@@ -243,7 +243,10 @@ CASES = [
     ),
     pytest.param(
         plus("auth:\n  data:\n    mode: basic\n"),
-        ["9:11: auth.data.mode: unknown value 'basic' (allowed: none, password_bearer)"],
+        [
+            "9:11: auth.data.mode: unknown value 'basic' "
+            "(allowed: none, password_bearer, server_oauth2)"
+        ],
         id="enum-without-suggestion",
     ),
     # --- localized texts ---------------------------------------------------------------------

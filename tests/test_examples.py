@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -19,9 +20,15 @@ DEMO = ROOT / "examples" / "demo" / "gateway.yaml"
 
 
 def copy_example(path: Path, tmp_path: Path) -> Path:
-    """The example's directory copied without databases; returns the copied config."""
+    """The example's directory copied without databases; returns the copied config.
+
+    An example that reads a test certificate from secrets/ (made by `gateway
+    test-certificate`, never committed) gets one made in the copy, as its comments instruct.
+    """
     target = tmp_path / path.parent.name
-    shutil.copytree(path.parent, target, ignore=shutil.ignore_patterns("*.db", "*.db-*"))
+    shutil.copytree(path.parent, target, ignore=shutil.ignore_patterns("*.db", "*.db-*", "secrets"))
+    for name in sorted(set(re.findall(r"secrets/([\w.-]+)\.crt", path.read_text("utf-8")))):
+        assert main(["test-certificate", str(target / "secrets"), "--name", name]) == 0
     return target / path.name
 
 
@@ -30,8 +37,8 @@ def test_examples_exist() -> None:
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=IDS)
-def test_example_loads(path: Path) -> None:
-    config = load_config(path)
+def test_example_loads(path: Path, tmp_path: Path) -> None:
+    config = load_config(copy_example(path, tmp_path))
     assert config.broker.name
     assert config.accounts
 

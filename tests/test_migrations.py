@@ -22,6 +22,10 @@ from gateway.store.database import Database, create_engine
 from gateway.store.tables import metadata
 from tests.servers import MARIADB_URL, POSTGRES_URL, require
 
+HEAD = "0002"
+"""The newest revision: every test migrates to it."""
+NEXT = "0003"
+
 
 def scratch_database(server_url: str) -> Iterator[str]:
     """A new, empty database on the server of ``server_url``, dropped afterwards.
@@ -94,7 +98,7 @@ def table_names(url: str) -> set[str]:
 def test_fresh_store_is_created_exactly_as_tables_py(url: str) -> None:
     assert migrate.current_revision(url) is None
     migrate.upgrade(url)
-    assert migrate.current_revision(url) == migrate.head_revision() == "0001"
+    assert migrate.current_revision(url) == migrate.head_revision() == HEAD
     assert differences(url) == []
     assert table_names(url) == {*metadata.tables, migrate.VERSION_TABLE}
 
@@ -117,7 +121,7 @@ def test_database_creates_the_store_and_keys_autoincrement(url: str) -> None:
         ids = connection.execute(sa.select(orders.c.id).order_by(orders.c.id)).scalars().all()
     assert ids == [1, 2]
     db.dispose()
-    assert migrate.current_revision(url) == "0001"
+    assert migrate.current_revision(url) == HEAD
 
 
 def test_upgrading_twice_changes_nothing(url: str) -> None:
@@ -136,7 +140,7 @@ def test_upgrading_twice_changes_nothing(url: str) -> None:
     with db.engine.connect() as connection:
         assert connection.execute(sa.select(tokens.c.login)).scalars().all() == ["demo"]
         version = sa.table(migrate.VERSION_TABLE, sa.column("version_num"))
-        assert connection.execute(sa.select(version.c.version_num)).scalars().all() == ["0001"]
+        assert connection.execute(sa.select(version.c.version_num)).scalars().all() == [HEAD]
     db.dispose()
     assert differences(url) == []
 
@@ -203,7 +207,7 @@ def test_store_created_before_migrations_keeps_its_rows(url: str) -> None:
     db.dispose()
     assert [dict(row) for row in bars] == [{**bar, "volume": 10}]
     assert len(failures) == 1
-    assert migrate.current_revision(url) == "0001"
+    assert migrate.current_revision(url) == HEAD
     assert differences(url) == []
 
 
@@ -214,7 +218,7 @@ def test_a_store_emptied_by_dropping_its_tables_starts_over(url: str) -> None:
     engine = sa.create_engine(url)
     metadata.drop_all(engine)
     engine.dispose()
-    assert migrate.current_revision(url) == "0001"
+    assert migrate.current_revision(url) == HEAD
     db = Database(url)
     db.engine  # noqa: B018 (opening is the point)
     db.dispose()
@@ -227,7 +231,7 @@ def test_a_store_missing_some_tables_is_reported(url: str) -> None:
     metadata.tables["gw_bars"].drop(engine)
     engine.dispose()
     db = Database(url)
-    with pytest.raises(migrate.SchemaError, match=r"revision 0001 but has no table gw_bars:"):
+    with pytest.raises(migrate.SchemaError, match=rf"revision {HEAD} but has no table gw_bars:"):
         db.engine  # noqa: B018 (opening is what fails)
 
 
@@ -245,7 +249,7 @@ def test_an_older_gateway_opens_a_store_a_newer_one_migrated(
     db.engine  # noqa: B018 (opening is the point)
     db.dispose()
     assert migrate.current_revision(url) == "9999"
-    assert "the store is at revision 9999, newer than this gateway's 0001" in caplog.text
+    assert f"the store is at revision 9999, newer than this gateway's {HEAD}" in caplog.text
 
 
 def test_a_failed_migration_leaves_the_store_as_it_was(transactional_url: str) -> None:
@@ -277,7 +281,7 @@ def test_a_worker_waits_for_another_ones_migration_at_most_the_lock_timeout(
     engine.dispose()
     assert migrate.current_revision(url) is None
     migrate.upgrade(url)  # the lock went with the transaction (or was released)
-    assert migrate.current_revision(url) == "0001"
+    assert migrate.current_revision(url) == HEAD
 
 
 def open_store(url: str, barrier: Any, results: Any) -> None:
@@ -309,7 +313,7 @@ def test_workers_opening_a_fresh_store_together_all_succeed(url: str) -> None:
     for process in processes:
         process.join(timeout=30)
     assert outcomes == ["ok"] * workers
-    assert migrate.current_revision(url) == "0001"
+    assert migrate.current_revision(url) == HEAD
     assert differences(url) == []
 
 
@@ -323,10 +327,10 @@ def test_new_revision_writes_what_tables_py_adds(tmp_path: Path) -> None:
     directory = tmp_path / "migrations"
     shutil.copytree(migrate.MIGRATIONS, directory, ignore=shutil.ignore_patterns("__pycache__"))
     path = migrate.new_revision("Nothing to do", directory)
-    assert path == directory / "versions" / "0002_nothing_to_do.py"
+    assert path == directory / "versions" / f"{NEXT}_nothing_to_do.py"
     revision = load_revision(path)
     assert revision["__doc__"].startswith("Nothing to do.\n")
-    assert (revision["revision"], revision["down_revision"]) == ("0002", "0001")
+    assert (revision["revision"], revision["down_revision"]) == (NEXT, HEAD)
     assert "op." not in path.read_text(encoding="utf-8")
     path.unlink()
 
@@ -335,7 +339,7 @@ def test_new_revision_writes_what_tables_py_adds(tmp_path: Path) -> None:
         path = migrate.new_revision("Add gw_extra.", directory)
     finally:
         metadata.remove(extra)
-    assert path.name == "0002_add_gw_extra.py"
+    assert path.name == f"{NEXT}_add_gw_extra.py"
     text = path.read_text(encoding="utf-8")
     assert 'op.create_table(\n        "gw_extra",' in text  # written, then formatted by ruff
     assert 'op.drop_table("gw_extra")' in text

@@ -30,6 +30,9 @@ class AuthorizeResource:
         """Authorize (spec operation ``authorize``)."""
         form = read_form(req, self._s.config.server.max_body_bytes)
         req.context.locale = negotiate(form.get("locale") or req.get_param("locale"))
+        auth = self._s.config.auth
+        if "password_bearer" not in (auth.trading.mode, auth.data.mode):
+            raise ApiError("password_login_disabled")
         login = required_text(form, "login")
         password = required_text(form, "password", max_length=1024)
         address = client_address(req, self._s.proxies)
@@ -59,6 +62,15 @@ class LogoutResource:
         self._s = services
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        """Logout (spec operation ``logout``)."""
-        self._s.tokens.revoke(req.context.token)
+        """Logout (spec operation ``logout``).
+
+        An OAuth token takes its whole grant with it (its refresh token too), so that
+        TradingView cannot refresh its way back in after the user logged out.
+        """
+        token = req.context.token
+        grant = self._s.tokens.grant_of(token)
+        if grant is not None and self._s.oauth is not None:
+            self._s.oauth.store.revoke_grant(grant)
+        else:
+            self._s.tokens.revoke(token)
         ok(resp)

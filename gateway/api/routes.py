@@ -17,6 +17,12 @@ from gateway.api.authorization import AuthorizeResource, LogoutResource
 from gateway.api.broker_config import ConfigResource, MappingResource
 from gateway.api.history import HistoryResource
 from gateway.api.market_data import DepthResource, QuotesResource, StreamQuotesResource
+from gateway.api.oauth import (
+    AuthorizationEndpoint,
+    LogoResource,
+    LogoutEndpoint,
+    TokenEndpoint,
+)
 from gateway.api.orders import (
     ExecutionsResource,
     OrderResource,
@@ -153,3 +159,15 @@ ROUTES: tuple[Route, ...] = (
     Route("/stream/quotes", (("GET", "streamQuotes"),), StreamQuotesResource),
     Route("/depth", (("GET", "getDepth"),), DepthResource),
 )
+
+OAUTH_ROUTES: tuple[Route, ...] = (
+    Route(
+        "/oauth/authorize",
+        (("GET", "OAuth2 authorization"), ("POST", "login form")),
+        AuthorizationEndpoint,
+    ),
+    Route("/oauth/token", (("POST", "OAuth2 token"),), TokenEndpoint),
+    Route("/oauth/logout", (("GET", "OAuth2 logout"),), LogoutEndpoint),
+    Route("/oauth/logo", (("GET", "login page logo"),), LogoResource),
+)
+"""The OAuth2 endpoints (not spec operations), served when ``auth.oauth`` is configured."""

@@ -63,6 +63,7 @@ def check_references(cfg: GatewayConfig, ctx: Context, registry: Registry) -> No
     _check_feeds(cfg, ctx, registry)
     _check_trading(cfg, ctx, registry)
     _check_store(cfg, ctx)
+    _check_login_page(cfg, ctx)
 
 
 def _check_group_prefix(cfg: GatewayConfig, ctx: Context) -> None:
@@ -251,3 +252,29 @@ def _check_store(cfg: GatewayConfig, ctx: Context) -> None:
         extra = _DRIVER_EXTRAS.get(driver)
         hint = f": pip install 'broker-gateway[{extra}]'" if extra else ""
         ctx.report_at("store.url", f"the database driver {driver!r} is not installed{hint}")
+
+
+LOGO_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".svg": "image/svg+xml",
+}
+"""Logo formats of the login page, by file extension."""
+MAX_LOGO_BYTES = 256 * 1024
+
+
+def _check_login_page(cfg: GatewayConfig, ctx: Context) -> None:
+    logo = cfg.auth.oauth.login_page.logo if cfg.auth.oauth else None
+    if logo is None:
+        return
+    where = "auth.oauth.login_page.logo"
+    path = ctx.base_dir / logo
+    if path.suffix.lower() not in LOGO_TYPES:
+        ctx.report_at(where, f"must be one of {', '.join(sorted(LOGO_TYPES))}")
+    elif not path.is_file():
+        ctx.report_at(where, f"no such file: {path}")
+    elif path.stat().st_size > MAX_LOGO_BYTES:
+        ctx.report_at(where, f"larger than {MAX_LOGO_BYTES // 1024} KB")

@@ -106,10 +106,24 @@ def config_json_schema(registry: Registry | None = None) -> dict[str, Any]:
     if variants:
         connector["oneOf"] = variants
     builder.defs["ConnectorSpec"] = connector
+    whole = builder.defs[root["$ref"].rsplit("/", 1)[1]]
+    # A file that `extends` another holds only what it changes: its keys are those of a whole
+    # configuration, none required but version. The loader checks the merged result.
+    overlay = {
+        "type": "object",
+        "properties": {
+            **whole["properties"],
+            "extends": {"type": "string", "description": "A configuration this one changes."},
+        },
+        "required": ["version", "extends"],
+        "additionalProperties": False,
+    }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         "title": "Broker gateway configuration",
-        **root,
+        "if": {"type": "object", "required": ["extends"]},
+        "then": overlay,
+        "else": root,
         "$defs": builder.defs,
     }

@@ -19,7 +19,7 @@ import jinja2.sandbox
 import sqlalchemy.engine
 
 from gateway.config._convert import INVALID, Context, Problem, convert_object
-from gateway.config._yaml import Mark, YamlSyntaxError, YMap, parse_yaml
+from gateway.config._yaml import Mark, YamlSyntaxError, YMap, YNode, YScalar, parse_yaml
 from gateway.config.checks import check_references
 from gateway.config.model import GatewayConfig, Store
 from gateway.config.types import Secret
@@ -105,11 +105,7 @@ def load_config(
     file = str(path)
     environ = os.environ if environ is None else environ
     registry = Registry.discover() if registry is None else registry
-    text = read_source(source, variables, environ)
-    try:
-        root = parse_yaml(text, file)
-    except YamlSyntaxError as exc:
-        raise ConfigError([Problem(exc.mark, "", exc.message)]) from None
+    root = _read_root(source, variables, environ, ())
     ctx = Context(
         file=file,
         base_dir=source.resolve().parent,
@@ -136,6 +132,67 @@ def load_config(
         ctx.problems.sort(key=lambda p: (p.mark.line, p.mark.col))
         raise ConfigError(ctx.problems)
     return cfg
+
+
+MAX_EXTENDS = 5
+"""How many files an ``extends`` chain may hold."""
+
+
+def _read_root(
+    source: Path,
+    variables: Mapping[str, str] | None,
+    environ: Mapping[str, str],
+    chain: tuple[Path, ...],
+) -> YNode | None:
+    """The YAML tree of ``source``, merged over the file it ``extends``, if any."""
+    file = str(source)
+    text = read_source(source, variables, environ)
+    try:
+        root = parse_yaml(text, file)
+    except YamlSyntaxError as exc:
+        raise ConfigError([Problem(exc.mark, "", exc.message)]) from None
+    if not isinstance(root, YMap):
+        return root
+    base_node = root.get("extends")
+    if base_node is None:
+        return root
+    if not isinstance(base_node, YScalar) or not isinstance(base_node.value, str):
+        raise ConfigError([Problem(base_node.mark, "extends", "expected a file name")])
+    base = (source.parent / base_node.value).resolve()
+    if base in chain or base == source.resolve():
+        raise ConfigError([Problem(base_node.mark, "extends", "a file cannot extend itself")])
+    if len(chain) >= MAX_EXTENDS:
+        raise ConfigError(
+            [Problem(base_node.mark, "extends", f"more than {MAX_EXTENDS} files extend each other")]
+        )
+    parent = _read_root(base, variables, environ, (*chain, source.resolve()))
+    if not isinstance(parent, YMap):
+        mark = parent.mark if parent is not None else base_node.mark
+        raise ConfigError([Problem(mark, "", "an extended file must be a mapping")])
+    own = YMap(
+        tuple((k, v) for k, v in root.items if k.value != "extends"), root.mark, root.duplicates
+    )
+    return merge(parent, own)
+
+
+def merge(base: YMap, overlay: YMap) -> YMap:
+    """``overlay`` over ``base``: mappings merged key by key, anything else replaced whole.
+
+    Nodes keep their own file and line, so an error still points where the value is written.
+    """
+    items: list[tuple[YScalar, YNode]] = []
+    overlaid = {str(k.value): (k, v) for k, v in overlay.items}
+    for key, value in base.items:
+        name = str(key.value)
+        if name not in overlaid:
+            items.append((key, value))
+            continue
+        new_key, new_value = overlaid.pop(name)
+        if isinstance(value, YMap) and isinstance(new_value, YMap):
+            new_value = merge(value, new_value)
+        items.append((new_key, new_value))
+    items.extend(item for item in overlay.items if str(item[0].value) in overlaid)
+    return YMap(tuple(items), overlay.mark, base.duplicates + overlay.duplicates)
 
 
 def _resolve_store(store: Store, base_dir: Path) -> Store:

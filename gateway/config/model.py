@@ -27,6 +27,7 @@ from gateway.config._yaml import YMap, YNode, YScalar
 from gateway.config.accounts import Account
 from gateway.config.instruments import Instrument
 from gateway.config.market import Market
+from gateway.config.oauth import OAuth
 from gateway.config.symbols import Symbol
 from gateway.config.trading import Trading
 from gateway.config.types import Duration, OriginPattern, Secret, Text
@@ -129,16 +130,28 @@ def _ttl(value: Duration) -> str | None:
 class TradingAuth:
     """How browsers authenticate to the trading half."""
 
-    mode: Literal["password_bearer"] = option("password_bearer", doc="Authentication mode.")
-    token_ttl: Duration = option(Duration(900), doc="Access token lifetime.", check=_ttl)
+    mode: Literal["password_bearer", "oauth2"] = option(
+        "password_bearer",
+        doc="password_bearer (POST /authorize) or oauth2 (Code or Implicit flow, auth.oauth).",
+    )
+    token_ttl: Duration = option(
+        Duration(900),
+        doc="Access token lifetime (TradingView recommends 15 to 30 minutes).",
+        check=_ttl,
+    )
 
 
 @dataclass(frozen=True)
 class DataAuth:
     """How TradingView's servers authenticate to the data half."""
 
-    mode: Literal["none", "password_bearer"] = option(
-        "none", doc="none, or the same tokens as trading (password_bearer)."
+    mode: Literal["none", "password_bearer", "server_oauth2"] = option(
+        "none",
+        doc="none; password_bearer (POST /authorize); or server_oauth2 (JWT assertions of "
+        "TradingView's data servers, auth.oauth.servers).",
+    )
+    token_ttl: Duration = option(
+        Duration(900), doc="Lifetime of a server_oauth2 access token.", check=_ttl
     )
 
 
@@ -165,6 +178,16 @@ class Auth:
     identity: str | None = option(
         None, doc="Connector with the identity role; default: the users listed in this file."
     )
+    oauth: OAuth | None = option(
+        None, doc="OAuth2 clients, data servers and the login page (modes oauth2, server_oauth2)."
+    )
+
+    def validate(self) -> Iterator[tuple[str, str]]:
+        """The OAuth modes need their clients."""
+        if self.trading.mode == "oauth2" and not (self.oauth and self.oauth.clients):
+            yield "trading.mode", "oauth2 needs at least one client in auth.oauth.clients"
+        if self.data.mode == "server_oauth2" and not (self.oauth and self.oauth.servers):
+            yield "data.mode", "server_oauth2 needs at least one entry in auth.oauth.servers"
 
 
 _PASSWORD_HASH = re.compile(

@@ -11,6 +11,7 @@ from gateway.auth.tokens import TokenStore
 from gateway.config.model import GatewayConfig
 from gateway.errors import Unauthorized
 from gateway.locale import negotiate
+from gateway.plugins.records import Principal
 from gateway.plugins.roles import Identity
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -40,10 +41,21 @@ def bearer_token(req: falcon.Request) -> str | None:
 
 
 class AuthMiddleware:
-    """Requires a live token where the resource asks for one; 401 otherwise."""
+    """Requires a live token where the resource asks for one; 401 otherwise.
+
+    Every token, whatever flow issued it, is checked here against the shared store. Which kinds
+    open which half follows the configured modes: a browser user's token (password or OAuth)
+    opens the trading half; the data half takes what its mode names.
+    """
 
     def __init__(self, config: GatewayConfig, tokens: TokenStore, identity: Identity) -> None:
-        self._data_open = config.auth.data.mode == "none"
+        trading_kind = "oauth" if config.auth.trading.mode == "oauth2" else "password"
+        data_mode = config.auth.data.mode
+        self._accepts: dict[str, frozenset[str]] = {
+            "trading": frozenset({trading_kind}),
+            "data": frozenset({"server"} if data_mode == "server_oauth2" else {"password"}),
+        }
+        self._data_open = data_mode == "none"
         self._tokens = tokens
         self._identity = identity
 
@@ -61,8 +73,15 @@ class AuthMiddleware:
         if need is None or (need == "data" and self._data_open):
             return
         token = bearer_token(req)
-        login = self._tokens.resolve(token) if token else None
-        principal = self._identity.lookup(login) if login else None
+        info = self._tokens.lookup(token) if token else None
+        if info is None or info.kind not in self._accepts[need]:
+            raise Unauthorized()
+        if info.kind == "server":
+            # TradingView's data servers act for the UserId of their credentials, which need
+            # not be a user of the identity role: they see data, not accounts.
+            principal: Principal | None = Principal(info.login, ())
+        else:
+            principal = self._identity.lookup(info.login)
         if principal is None:
             raise Unauthorized()
         req.context.principal = principal

@@ -21,7 +21,77 @@ tokens = sa.Table(
     sa.Column("issued_at", sa.Double, nullable=False),
     sa.Column("expires_at", sa.Double, nullable=False),
     sa.Column("revoked_at", sa.Double, nullable=True),
+    # OAuth tokens: the grant they descend from (a code exchange, an implicit answer, an
+    # assertion), revoked as a whole on logout or on a replayed code or refresh token; the
+    # browser session that produced it (the logout URL ends the session's grants); and the
+    # access token a refresh replaced, revoked when this one is first used (TradingView
+    # refreshes asynchronously and keeps sending the old token for a while).
+    sa.Column("grant_id", sa.String(64), nullable=True),
+    sa.Column("session_hash", sa.String(64), nullable=True),
+    sa.Column("replaces", sa.String(64), nullable=True),
     sa.Index("ix_gw_tokens_expires_at", "expires_at"),
+    sa.Index("ix_gw_tokens_grant_id", "grant_id"),
+    sa.Index("ix_gw_tokens_session_hash", "session_hash"),
+)
+
+oauth_codes = sa.Table(
+    "gw_oauth_codes",
+    metadata,
+    # Authorization codes, hashed like tokens; single use: `used_at` is set by the exchange
+    # that claims it, so a second exchange is recognised as a replay.
+    sa.Column("code_hash", sa.String(64), primary_key=True),
+    sa.Column("grant_id", sa.String(64), nullable=False),
+    sa.Column("client_id", sa.String(128), nullable=False),
+    sa.Column("login", sa.String(255), nullable=False),
+    sa.Column("redirect_uri", sa.Text, nullable=False),
+    sa.Column("scope", sa.String(1024), nullable=False),
+    sa.Column("session_hash", sa.String(64), nullable=True),
+    sa.Column("expires_at", sa.Double, nullable=False),
+    sa.Column("used_at", sa.Double, nullable=True),
+    sa.Index("ix_gw_oauth_codes_expires_at", "expires_at"),
+)
+
+refresh_tokens = sa.Table(
+    "gw_refresh_tokens",
+    metadata,
+    # Rotated on every use: `rotated_at` marks a spent token, whose reuse revokes the grant.
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("grant_id", sa.String(64), nullable=False),
+    sa.Column("client_id", sa.String(128), nullable=False),
+    sa.Column("login", sa.String(255), nullable=False),
+    sa.Column("scope", sa.String(1024), nullable=False),
+    sa.Column("session_hash", sa.String(64), nullable=True),
+    # The access token issued with this refresh token: the next refresh's token replaces it.
+    sa.Column("access_hash", sa.String(64), nullable=False),
+    sa.Column("issued_at", sa.Double, nullable=False),
+    sa.Column("expires_at", sa.Double, nullable=False),
+    sa.Column("rotated_at", sa.Double, nullable=True),
+    sa.Column("revoked_at", sa.Double, nullable=True),
+    sa.Index("ix_gw_refresh_tokens_grant_id", "grant_id"),
+    sa.Index("ix_gw_refresh_tokens_expires_at", "expires_at"),
+)
+
+sessions = sa.Table(
+    "gw_sessions",
+    metadata,
+    # The login page's session (an httpOnly cookie, hashed here): lets prompt=none answer
+    # without a form, and lets the logout URL find the tokens to revoke.
+    sa.Column("session_hash", sa.String(64), primary_key=True),
+    sa.Column("login", sa.String(255), nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("expires_at", sa.Double, nullable=False),
+    sa.Column("revoked_at", sa.Double, nullable=True),
+    sa.Index("ix_gw_sessions_expires_at", "expires_at"),
+)
+
+assertions = sa.Table(
+    "gw_jwt_assertions",
+    metadata,
+    # Hashes of JWT assertions already exchanged, kept until they expire: TradingView's
+    # assertions carry no jti, so the assertion itself is what must not be seen twice.
+    sa.Column("assertion_hash", sa.String(64), primary_key=True),
+    sa.Column("expires_at", sa.Double, nullable=False),
+    sa.Index("ix_gw_jwt_assertions_expires_at", "expires_at"),
 )
 
 login_failures = sa.Table(
