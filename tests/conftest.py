@@ -15,6 +15,7 @@ from gateway.config.market import Market
 from gateway.config.model import Store
 from gateway.config.trading import Trading
 from gateway.config.types import Secret
+from tests.oauth_app import OAuthClientSim, with_oauth
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "examples" / "demo" / "gateway.yaml"
@@ -109,3 +110,18 @@ def any_store(
     reset_gateway_tables(url)
     yield with_store(demo_config, url)
     reset_gateway_tables(url)
+
+
+@pytest.fixture
+def oauth_gateway(demo_config: GatewayConfig, clock: FakeClock) -> Iterator[Gateway]:
+    """The demo with OAuth2 for trading and JWT assertions for data (tests/oauth_app.py)."""
+    gw = build(with_oauth(demo_config), clock=clock)
+    gw.start()
+    yield gw
+    gw.close()
+
+
+@pytest.fixture
+def tv(oauth_gateway: Gateway) -> OAuthClientSim:
+    """TradingView's side of the OAuth flows, against ``oauth_gateway``."""
+    return OAuthClientSim(webtest.TestApp(oauth_gateway.app))

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-import webtest
-
-from gateway.app import Gateway, build
-from gateway.config import GatewayConfig
+from gateway.app import Gateway
 from tests.conftest import FakeClock, bearer
 from tests.oauth_app import (
     CLIENT_ID,
@@ -16,21 +10,7 @@ from tests.oauth_app import (
     OAuthClientSim,
     redirect_params,
     redirect_target,
-    with_oauth,
 )
-
-
-@pytest.fixture
-def oauth_gateway(demo_config: GatewayConfig, clock: FakeClock) -> Iterator[Gateway]:
-    gw = build(with_oauth(demo_config), clock=clock)
-    gw.start()
-    yield gw
-    gw.close()
-
-
-@pytest.fixture
-def tv(oauth_gateway: Gateway) -> OAuthClientSim:
-    return OAuthClientSim(webtest.TestApp(oauth_gateway.app))
 
 
 def test_code_flow_end_to_end(tv: OAuthClientSim, clock: FakeClock) -> None:

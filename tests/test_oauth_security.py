@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -25,19 +24,6 @@ from tests.oauth_app import (
     redirect_params,
     with_oauth,
 )
-
-
-@pytest.fixture
-def oauth_gateway(demo_config: GatewayConfig, clock: FakeClock) -> Iterator[Gateway]:
-    gw = build(with_oauth(demo_config), clock=clock)
-    gw.start()
-    yield gw
-    gw.close()
-
-
-@pytest.fixture
-def tv(oauth_gateway: Gateway) -> OAuthClientSim:
-    return OAuthClientSim(webtest.TestApp(oauth_gateway.app))
 
 
 def count(gateway: Gateway, table: sa.Table) -> int:
