@@ -367,3 +367,11 @@ def test_bearer_logout_of_an_oauth_token_revokes_its_refresh_token(tv: OAuthClie
     tokens_ = tv.code_tokens()
     assert tv.app.post("/logout", headers=bearer(tokens_["access_token"])).json == {"s": "ok"}
     assert tv.refresh(tokens_["refresh_token"]).status_int == 400
+
+
+def test_a_code_not_yet_exchanged_dies_with_the_logout(tv: OAuthClientSim) -> None:
+    code = tv.login()["code"]
+    tv.app.get("/oauth/logout", {"client_id": CLIENT_ID, "returnTo": RETURN_TO})
+    resp = tv.exchange(code)
+    assert resp.status_int == 400
+    assert resp.json["error"] == "invalid_grant"

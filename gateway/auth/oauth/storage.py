@@ -126,6 +126,12 @@ class OAuthStore:
                 )
                 .values(revoked_at=now)
             )
+            # A code issued before the logout and not yet exchanged must not outlive it.
+            conn.execute(
+                oauth_codes.update()
+                .where(oauth_codes.c.session_hash == hashed, oauth_codes.c.used_at.is_(None))
+                .values(used_at=now)
+            )
         return int(done)
 
     # Authorization codes --------------------------------------------------------------------
