@@ -26,6 +26,7 @@ from gateway.plugins.registry import Registry
 from gateway.plugins.roles import ConnectorContext, Identity, MarketView
 from gateway.services import Services
 from gateway.store.database import Database
+from gateway.trading.mapped import mapped_trading
 from gateway.trading.setup import build_trading, market_view
 
 
@@ -105,6 +106,7 @@ def build(
         market=market,
         trading=build_trading(config, database, market, view, connectors, clock),
         oauth=build_oauth(config, database, tokens, identity, clock),
+        mapped=mapped_trading(config.trading.mapped, connectors),
     )
     app: falcon.App[falcon.Request, falcon.Response] = falcon.App(
         middleware=[

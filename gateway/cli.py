@@ -69,6 +69,23 @@ def connector_problems(connectors: dict[str, Any]) -> list[str]:
     return problems
 
 
+def connection_problems(connectors: dict[str, Any]) -> list[str]:
+    """What connectors find wrong when they connect (``gateway check --connect``).
+
+    A connector with ``check_connection`` tries its declarations against its real back end
+    (read-only) and reports each problem with the YAML line of the declaration.
+    """
+    problems: list[str] = []
+    for connector in connectors.values():
+        check = getattr(connector, "check_connection", None)
+        if callable(check):
+            try:
+                problems += check()
+            finally:
+                connector.stop()  # what the check opened
+    return problems
+
+
 def cmd_db(args: argparse.Namespace) -> int:
     """Upgrade the store's schema ahead of a deploy, or show its revision."""
     config = _load(args, Registry.discover())
@@ -107,6 +124,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"{args.config}: {exc}", file=sys.stderr)
         return 1
     problems = connector_problems(gateway.services.connectors)
+    if args.connect and not problems:
+        problems = connection_problems(gateway.services.connectors)
     if problems:
         for problem in problems:
             print(problem, file=sys.stderr)
@@ -145,6 +164,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"{args.config}: {exc}", file=sys.stderr)
         return 1
     problems = connector_problems(gateway.services.connectors)
+    # Declared queries are tried against their databases before serving: a broken mapping
+    # stops the start, instead of failing on some request later.
+    problems = problems or connection_problems(gateway.services.connectors)
     if problems:
         for problem in problems:
             print(problem, file=sys.stderr)
@@ -223,6 +245,11 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--render", action="store_true", help="print the rendered template")
     check.add_argument(
         "--dump", action="store_true", help="print the effective configuration, secrets masked"
+    )
+    check.add_argument(
+        "--connect",
+        action="store_true",
+        help="also try every declared query against the connectors' databases (read-only)",
     )
     check.set_defaults(func=cmd_check)
 

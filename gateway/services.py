@@ -14,6 +14,7 @@ from gateway.http.render import Messages
 from gateway.market.pipeline import MarketRuntime
 from gateway.plugins.roles import Identity
 from gateway.store.database import Database
+from gateway.trading.mapped import MappedTrading
 from gateway.trading.setup import TradingRuntime
 
 
@@ -34,5 +35,7 @@ class Services:
     """The market-data pipeline, when the configuration names a feed."""
     trading: TradingRuntime | None = None
     """Managed trading, when the configuration names a venue."""
+    mapped: MappedTrading | None = None
+    """Mapped mode: the trading reads served from the broker's database (``trading.mapped``)."""
     oauth: OAuthRuntime | None = None
     """OAuth2 (login page, token endpoint), when the configuration has ``auth.oauth``."""

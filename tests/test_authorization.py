@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import webtest
 
 from gateway.app import Gateway, build
-from gateway.auth.passwords import hash_password
+from gateway.auth.passwords import hash_password, verify_password
 from gateway.config import GatewayConfig
 from gateway.config.model import LoginThrottle, User
 from gateway.config.types import Duration, Secret
@@ -330,3 +330,17 @@ def test_passwords_and_tokens_never_reach_the_logs(
     assert caplog.records, "the failed logins should have been logged"
     assert password not in caplog.text
     assert token not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "pbkdf2_sha256$0$salt$aGFzaA==",
+        "pbkdf2_sha256$99999999999$salt$aGFzaA==",
+        "pbkdf2_sha256$1000$salt$",
+        "$argon2id$v=19$m=65536,t=3,p=4$sält$häsh",
+    ],
+)
+def test_malformed_stored_hashes_refuse_instead_of_failing(stored: str) -> None:
+    assert verify_password(stored, "password") is False
+    assert verify_password("pbkdf2_sha256$1000$salt$aGFzaA==", "\ud800") is False

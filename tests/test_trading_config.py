@@ -414,7 +414,7 @@ def test_the_json_schema_describes_the_new_keys(schema: dict[str, Any]) -> None:
     defs = schema["$defs"]
     assert defs["GatewayConfig"]["properties"]["trading"]["$ref"] == "#/$defs/Trading"
     assert list(defs["Trading"]["properties"]) == [
-        "venue", "stream_interval", "stream_ping", "preview_ttl",
+        "venue", "mapped", "stream_interval", "stream_ping", "preview_ttl",
     ]  # fmt: skip
     assert "required" not in defs["Trading"]
     balance = defs["Account"]["properties"]["initialBalance"]

@@ -14,8 +14,26 @@ from gateway.http.forms import Form, read_form
 from gateway.services import Services
 from gateway.trading.accounting import Snapshot
 from gateway.trading.ledger import load_fields
+from gateway.trading.mapped import MappedTrading
 from gateway.trading.model import Execution, Order, Position
 from gateway.trading.setup import TradingRuntime
+
+
+def mapped_account(
+    services: Services, req: falcon.Request, account_id: str, flag: str | None = None
+) -> tuple[MappedTrading, Account, str] | None:
+    """In mapped mode: the reader, the account and the user's login; None in managed mode."""
+    if services.mapped is None:
+        return None
+    account = account_for(services, req.context.principal, account_id)
+    if flag is not None and not getattr(account.flags, flag):
+        raise ApiError("not_supported", feature=_FEATURES.get(flag, flag))
+    return services.mapped, account, req.context.principal.login
+
+
+def day_start(now: float) -> float:
+    """00:00 UTC of the day of ``now``: where mapped mode's /orders stops showing final ones."""
+    return now - now % 86400
 
 
 def trading_account(

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import falcon
 
-from gateway.api._trading import form_of, state_wire, trading_account
+from gateway.api._trading import form_of, mapped_account, state_wire, trading_account
 from gateway.api.orders import current_orders
 from gateway.config.accounts import Account
 from gateway.errors import ApiError
@@ -37,6 +37,10 @@ class StateResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, account_id: str) -> None:
         """Account state (spec operation ``getState``)."""
+        if mapped := mapped_account(self._s, req, account_id):
+            source, account, login = mapped
+            ok(resp, source.state(account.id, login))
+            return
         runtime, account = trading_account(self._s, req, account_id)
         ok(resp, state_wire(self._s, account, snapshot(runtime, account)))
 
@@ -56,6 +60,10 @@ class BalancesResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, account_id: str) -> None:
         """Balances (spec operation ``getBalances``)."""
+        if mapped := mapped_account(self._s, req, account_id, "support_balances"):
+            source, account, login = mapped
+            ok(resp, source.balances(account.id, login))
+            return
         runtime, account = trading_account(self._s, req, account_id, "support_balances")
         orders = [o for o in current_orders(runtime, account) if not o.is_final]
         with runtime.ledger.read(account.id) as tx:

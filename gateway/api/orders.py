@@ -7,9 +7,11 @@ from typing import Any, ClassVar
 import falcon
 
 from gateway.api._trading import (
+    day_start,
     entity_id,
     execution_wire,
     form_of,
+    mapped_account,
     order_wire,
     trading_account,
 )
@@ -89,6 +91,10 @@ class OrdersResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, account_id: str) -> None:
         """Orders (spec operation ``getOrders``)."""
+        if mapped := mapped_account(self._s, req, account_id):
+            source, account, login = mapped
+            ok(resp, source.orders(account.id, login, day_start(self._s.clock())))
+            return
         runtime, account = trading_account(self._s, req, account_id)
         ok(resp, [order_wire(o) for o in current_orders(runtime, account)])
 
@@ -231,8 +237,13 @@ class OrdersHistoryResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, account_id: str) -> None:
         """Order history (spec operation ``getOrdersHistory``)."""
-        runtime, account = trading_account(self._s, req, account_id, "support_orders_history")
         limit = max_count(req)
+        if mapped := mapped_account(self._s, req, account_id, "support_orders_history"):
+            source, account, login = mapped
+            before = day_start(self._s.clock())
+            ok(resp, source.orders_history(account.id, login, before, limit)[:limit])
+            return
+        runtime, account = trading_account(self._s, req, account_id, "support_orders_history")
         cutoffs = {name: runtime.session_start(name) for name in runtime.prices.instruments}
         before = max(cutoffs.values(), default=runtime.clock())
         with runtime.ledger.read(account.id) as tx:
@@ -251,8 +262,16 @@ class ExecutionsResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, account_id: str) -> None:
         """Executions (spec operation ``getExecutions``)."""
-        runtime, account = trading_account(self._s, req, account_id, "support_executions")
         name = req.get_param("instrument") or ""
+        if mapped := mapped_account(self._s, req, account_id, "support_executions"):
+            source, account, login = mapped
+            if not name:
+                raise ApiError("missing_field", field="instrument")
+            _known_instrument(self._s, account, name)
+            limit = max_count(req)
+            ok(resp, source.executions(account.id, login, name, limit)[:limit])
+            return
+        runtime, account = trading_account(self._s, req, account_id, "support_executions")
         if not name:
             raise ApiError("missing_field", field="instrument")
         runtime.validator.instrument(account, name)
@@ -260,3 +279,12 @@ class ExecutionsResource:
         with runtime.ledger.read(account.id) as tx:
             found = runtime.ledger.executions(tx.conn, account.id, name, limit)
         ok(resp, [execution_wire(e) for e in found])
+
+
+def _known_instrument(services: Services, account: Account, name: str) -> None:
+    """Mapped mode: the instrument must be one the account trades (configured in YAML)."""
+    names = account.instruments
+    if names is None:
+        names = tuple(i.name for i in services.config.instruments)
+    if name not in names:
+        raise ApiError("unknown_instrument", instrument=name[:64])

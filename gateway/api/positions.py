@@ -10,6 +10,7 @@ from gateway.api._trading import (
     entity_id,
     form_of,
     individual_wire,
+    mapped_account,
     net_wires,
     position_wire,
     trading_account,
@@ -62,6 +63,10 @@ class PositionsResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, account_id: str) -> None:
         """Positions (spec operation ``getPositions``)."""
+        if mapped := mapped_account(self._s, req, account_id, "support_positions"):
+            source, account, login = mapped
+            ok(resp, source.positions(account.id, login))
+            return
         runtime, account = _positions_account(self._s, req, account_id)
         ok(resp, [position_wire(runtime, account, p) for p in open_positions(runtime, account)])
 

@@ -17,6 +17,9 @@ _ARGON2 = argon2.PasswordHasher()
 # Verified against when the login is unknown, so that a wrong login costs as much time as a
 # wrong password and response times do not reveal which logins exist.
 _DUMMY = _ARGON2.hash("not a password")
+# Far above what any system uses (Django: 1.2 million): a larger count in a stored hash would
+# only make one login attempt cost minutes of CPU.
+_MAX_PBKDF2_ROUNDS = 5_000_000
 
 
 def hash_password(password: str) -> str:
@@ -39,7 +42,11 @@ def verify_password(stored: str | None, password: str) -> bool:
 def _verify_argon2(stored: str, password: str) -> bool:
     try:
         return _ARGON2.verify(stored, password)
-    except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+    except (
+        argon2.exceptions.VerificationError,
+        argon2.exceptions.InvalidHashError,
+        UnicodeError,  # a non-ASCII hash, or a password with a lone surrogate
+    ):
         return False
 
 
@@ -49,7 +56,11 @@ def _verify_pbkdf2(stored: str, password: str) -> bool:
         _, iterations, salt, digest = stored.split("$", 3)
         expected = base64.b64decode(digest)
         rounds = int(iterations)
-    except ValueError:
+        if not 1 <= rounds <= _MAX_PBKDF2_ROUNDS or not expected:
+            return False  # a hash no system makes: refused, not computed
+        actual = hashlib.pbkdf2_hmac(
+            "sha256", password.encode(), salt.encode(), rounds, len(expected)
+        )
+    except (ValueError, UnicodeError):
         return False
-    actual = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), rounds, len(expected))
     return hmac.compare_digest(actual, expected)

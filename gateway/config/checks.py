@@ -168,8 +168,29 @@ def _check_identity(cfg: GatewayConfig, ctx: Context, registry: Registry) -> Non
         )
 
 
+def _check_mapped(cfg: GatewayConfig, ctx: Context, registry: Registry) -> None:
+    name = cfg.trading.mapped
+    if name is None:
+        return
+    if cfg.trading.venue is not None:
+        ctx.report_at("trading.mapped", "choose one: venue (managed) or mapped")
+    spec = cfg.connectors.get(name)
+    if spec is None:
+        ctx.report_at(
+            "trading.mapped",
+            f"unknown connector {name!r}{suggest(name, cfg.connectors)} "
+            f"(known: {', '.join(cfg.connectors) or 'none'})",
+        )
+    elif Role.ACCOUNT_DATA not in registry.get(spec.type).roles:  # type: ignore[attr-defined]
+        ctx.report_at(
+            "trading.mapped",
+            f"connector {name!r} ({spec.type}) does not have the account_data role",
+        )
+
+
 def _check_trading(cfg: GatewayConfig, ctx: Context, registry: Registry) -> None:
     """Managed trading needs an execution venue, prices for every instrument, known metrics."""
+    _check_mapped(cfg, ctx, registry)
     name = cfg.trading.venue
     if name is None:
         return  # no managed trading: the trading endpoints answer trading_unavailable

@@ -50,6 +50,11 @@ class Trading:
         doc="Connector with the execution role that works the orders; unset: no trading "
         "(trading endpoints answer that trading is not configured).",
     )
+    mapped: str | None = option(
+        None,
+        doc="Mapped mode: connector with the account_data role whose database owns orders, "
+        "positions and balances (the gateway reads them; exclusive with venue).",
+    )
     stream_interval: Duration = option(
         Duration(0.5),
         doc="How often trading streams re-evaluate quote-dependent values (unrealized P&L).",

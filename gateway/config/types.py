@@ -110,6 +110,17 @@ class Secret:
         """Accept a string or one of the reference forms."""
         if isinstance(node, YScalar) and isinstance(node.value, str):
             return cls(node.value)
+        default: str | None = None
+        if isinstance(node, YMap) and len(node.items) == 2 and node.get("$env") is not None:
+            # {$env: NAME, default: VALUE}: a development default, e.g. a local SQLite URL.
+            extra = next((k, v) for k, v in node.items if k.value != "$env")
+            if extra[0].value != "default":
+                ctx.report(extra[0].mark, path, "unknown key next to $env (only default)")
+                return INVALID
+            default = scalar_str(extra[1], path, ctx, "a default value")
+            if default is None:
+                return INVALID
+            node = YMap(tuple(item for item in node.items if item[0].value == "$env"), node.mark)
         if isinstance(node, YMap) and len(node.items) == 1:
             ((key, ref),) = node.items
             kind = str(key.value)
@@ -125,6 +136,8 @@ class Secret:
             if name is None:
                 return INVALID
             if kind == "$env":
+                if name not in ctx.environ and default is not None:
+                    return cls(default, f"$env:{name}")
                 if name not in ctx.environ:
                     ctx.report(ref.mark, path, f"environment variable {name} is not set")
                     return INVALID
@@ -151,7 +164,7 @@ class Secret:
                 {"type": "string"},
                 {
                     "type": "object",
-                    "properties": {"$env": {"type": "string"}},
+                    "properties": {"$env": {"type": "string"}, "default": {"type": "string"}},
                     "required": ["$env"],
                     "additionalProperties": False,
                 },

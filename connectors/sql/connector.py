@@ -1,0 +1,287 @@
+"""The sql connector: identity and account data from a broker's own database (mapped mode).
+
+Reads run in read-only transactions (SQLite ``query_only``, ``SET TRANSACTION READ ONLY``
+elsewhere), so a declared read cannot write even if its SQL tried. Values are bound
+parameters only. Mapping expressions run in Jinja2's sandbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+import sqlalchemy.event
+import sqlalchemy.exc
+from sqlalchemy.engine import Connection, Engine
+
+from connectors.sql import _passwords
+from connectors.sql._declarations import Statement
+from connectors.sql._expressions import ExpressionError
+from connectors.sql._options import READS, SqlOptions
+from gateway.errors import ApiError
+from gateway.plugins.records import Principal
+from gateway.plugins.roles import ConnectorContext, Role
+
+log = logging.getLogger("gateway.connectors.sql")
+
+MAX_ROWS = 5000
+"""The most rows one read returns (a runaway query must not exhaust a worker)."""
+
+
+class SqlError(Exception):
+    """A declared statement failed or returned something unusable; names the declaration."""
+
+
+# How each database makes a session read-only, run once per new connection.
+_READ_ONLY_SESSION = {
+    "sqlite": "PRAGMA query_only = ON",
+    "postgresql": "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+    "mysql": "SET SESSION TRANSACTION READ ONLY",
+    "mariadb": "SET SESSION TRANSACTION READ ONLY",
+}
+
+
+def _read_only_engine(url: str) -> Engine:
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if url.startswith("sqlite"):
+        kwargs = {"connect_args": {"check_same_thread": False, "timeout": 10}}
+    engine = sa.create_engine(url, **kwargs)
+    statement = _READ_ONLY_SESSION.get(engine.dialect.name)
+    if statement is None:
+        raise SqlError(f"{engine.dialect.name}: no read-only session known for this database")
+
+    def read_only(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(statement)
+        cursor.close()
+        if engine.dialect.name != "sqlite":
+            dbapi_connection.commit()
+
+    sqlalchemy.event.listen(engine, "connect", read_only)
+    return engine
+
+
+def resolve_url(url: str, base_dir: Path) -> str:
+    """Anchor a relative SQLite path at the configuration's directory."""
+    parsed = sa.engine.make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return url
+    if Path(database).is_absolute() or database.startswith("file:"):
+        return url
+    return parsed.set(database=str(base_dir / database)).render_as_string(hide_password=False)
+
+
+class SqlConnector:
+    """Serves identity and account data from declared SQL."""
+
+    kind: ClassVar[str] = "sql"
+    roles: ClassVar[frozenset[Role]] = frozenset({Role.IDENTITY, Role.ACCOUNT_DATA})
+    Options: ClassVar[type] = SqlOptions
+
+    def __init__(
+        self,
+        options: SqlOptions,
+        context: ConnectorContext,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Remember the options; nothing connects before :meth:`start` (or first use)."""
+        self.options = options
+        self.name = context.name
+        self.url = resolve_url(options.url.reveal(), Path(context.base_dir))
+        self._clock = clock
+        self._engine: Engine | None = None
+        self._lock = threading.Lock()
+        self._principals: dict[str, tuple[float, Principal | None]] = {}
+
+    # Lifecycle --------------------------------------------------------------------------------
+
+    @property
+    def engine(self) -> Engine:
+        """The pool for reads, made on first use (after gunicorn's fork).
+
+        Its connections are read-only for their whole session, set once when each opens: a
+        declared read cannot write even if its SQL tried, and no statement per call is spent
+        on it.
+        """
+        with self._lock:
+            if self._engine is None:
+                self._engine = _read_only_engine(self.url)
+            return self._engine
+
+    def start(self) -> None:
+        """Nothing to start: the pool opens on first use."""
+
+    def stop(self) -> None:
+        """Close the pool."""
+        with self._lock:
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
+
+    # Reading ----------------------------------------------------------------------------------
+
+    @contextmanager
+    def _read_only(self) -> Iterator[Connection]:
+        """A connection of the read-only pool; its transaction is rolled back after use."""
+        with self.engine.connect() as conn:
+            try:
+                yield conn
+            finally:
+                conn.rollback()  # reads only: nothing to keep
+
+    def read(self, statement: Statement, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Run a declared read with the parameters it uses; its rows, mapped to spec fields."""
+        bound = {name: params.get(name) for name in statement.bind_names}
+        try:
+            with self._read_only() as conn:
+                result = conn.execute(statement.text, bound)
+                rows = [dict(row) for row in result.mappings().fetchmany(MAX_ROWS)]
+        except sqlalchemy.exc.SQLAlchemyError as exc:
+            # The driver's message can quote data: it goes to the log, never to the caller.
+            log.error("%s failed: %s", statement.where(), _first_line(exc))
+            raise ApiError("unavailable") from None
+        try:
+            return [statement.map_row(row) for row in rows]
+        except ExpressionError as exc:
+            log.error("%s: %s", statement.where(), exc)
+            raise ApiError("unavailable") from None
+
+    # The identity role ------------------------------------------------------------------------
+
+    def authenticate(self, login: str, password: str) -> Principal | None:
+        """Check the password against the broker's hash; the user's principal if it matches."""
+        identity = self.options.identity
+        if identity is None:
+            return None
+        rows = self.read(identity.user, {"login": login})
+        row = rows[0] if rows else None
+        scheme = self.options.password_scheme
+        if row is None or not _truthy(row.get("active", True)):
+            _passwords.dummy_verify(scheme)  # the same time whether or not the login exists
+            return None
+        if not _passwords.verify(scheme, row.get("password_hash"), password):
+            return None
+        principal = self._load_principal(login)
+        with self._lock:
+            self._principals[login] = (self._clock(), principal)
+        return principal
+
+    def lookup(self, login: str) -> Principal | None:
+        """The principal of a login, cached for ``poll_interval`` (it runs on every request)."""
+        now = self._clock()
+        with self._lock:
+            cached = self._principals.get(login)
+        if cached is not None and now - cached[0] < self.options.poll_interval.seconds:
+            return cached[1]
+        principal = self._load_principal(login)
+        with self._lock:
+            if len(self._principals) > 10_000:
+                self._principals.clear()
+            self._principals[login] = (now, principal)
+        return principal
+
+    def _load_principal(self, login: str) -> Principal | None:
+        identity = self.options.identity
+        if identity is None:
+            return None
+        users = self.read(identity.user, {"login": login})
+        if not users or not _truthy(users[0].get("active", True)):
+            return None
+        accounts = [str(r["id"]) for r in self.read(identity.accounts, {"login": login})]
+        groups: list[str] = []
+        if identity.groups is not None:
+            groups = [str(r["group"]) for r in self.read(identity.groups, {"login": login})]
+        return Principal(login, tuple(dict.fromkeys(accounts)), tuple(dict.fromkeys(groups)))
+
+    # The account_data role --------------------------------------------------------------------
+
+    def accounts(self, principal: Principal) -> Sequence[Mapping[str, Any]]:
+        """The user's accounts as the identity query returns them."""
+        identity = self.options.identity
+        if identity is None:
+            return [{"id": a} for a in principal.accounts]
+        return self.read(identity.accounts, {"login": principal.login})
+
+    def fetch(
+        self, entity: str, account_id: str, params: Mapping[str, Any]
+    ) -> Sequence[Mapping[str, Any]]:
+        """The records of one collection (``orders``, ``positions``…) of one account."""
+        queries = self.options.account_data
+        statement = getattr(queries, _SLOTS.get(entity, "-"), None) if queries else None
+        if statement is None:
+            raise ApiError("not_supported", feature=entity)
+        return self.read(statement, {**params, "account_id": account_id})
+
+    # Checks -----------------------------------------------------------------------------------
+
+    def validate(self) -> list[str]:
+        """Nothing to check without a connection (``gateway check --connect`` connects)."""
+        return []
+
+    def check_connection(self) -> list[str]:
+        """Run every declared read once against the database, read-only, with empty values.
+
+        Reports, with the YAML line: statements the database refuses, reads that try to write,
+        and mapped columns the result does not have.
+        """
+        problems: list[str] = []
+        for slot, statement in self.options.statements():
+            if slot not in READS:
+                continue
+            # Values that match every column type; LIMIT needs a number.
+            bound = {name: _CHECK_VALUES.get(name) for name in statement.bind_names}
+            try:
+                with self._read_only() as conn:
+                    result = conn.execute(statement.text, bound)
+                    columns = set(result.keys())
+                    result.close()
+            except sqlalchemy.exc.SQLAlchemyError as exc:
+                problems.append(f"{statement.where('sql')}: {_first_line(exc)}")
+                continue
+            if statement.fields:
+                missing = sorted(statement.columns - columns)
+                if missing:
+                    problems.append(
+                        f"{statement.where('fields')}: the query returns no column "
+                        f"{', '.join(missing)} (it returns {', '.join(sorted(columns))})"
+                    )
+            else:
+                required = READS[slot][1]
+                missing = sorted(required - columns)
+                if missing:
+                    problems.append(
+                        f"{statement.where('sql')}: no column for the spec field(s) "
+                        f"{', '.join(missing)}; name the columns so or map them under fields"
+                    )
+        return problems
+
+
+_CHECK_VALUES: dict[str, Any] = {"max_count": 1, "since": 0, "before": 0}
+
+_SLOTS = {
+    "state": "state",
+    "orders": "orders",
+    "ordersHistory": "orders_history",
+    "positions": "positions",
+    "executions": "executions",
+    "balances": "balances",
+}
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "0", "false", "no", "n", "f")
+    return bool(value)
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return str(orig).strip().splitlines()[0][:300] if str(orig).strip() else type(orig).__name__

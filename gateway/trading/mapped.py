@@ -1,0 +1,236 @@
+"""Mapped mode: the broker's systems own the accounts, and a connector reads them.
+
+Records come from an account_data connector in the spec's field names (the sql connector maps
+the broker's columns to them). This module checks and normalizes them to the spec's shapes, so
+that a mapping mistake — a status the spec does not know, a missing price — is reported with the
+record that has it instead of reaching TradingView.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from gateway.errors import ApiError
+from gateway.plugins.roles import AccountData
+
+log = logging.getLogger("gateway.trading.mapped")
+
+ORDER_STATUSES = frozenset({"placing", "inactive", "working", "rejected", "filled", "cancelled"})
+FINAL_STATUSES = frozenset({"rejected", "filled", "cancelled"})
+ORDER_TYPES = frozenset({"market", "limit", "stop", "stoplimit"})
+SIDES = frozenset({"buy", "sell"})
+
+
+class RecordError(ValueError):
+    """A record from the connector does not fit the spec."""
+
+
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool) or value is None:
+        raise RecordError(f"{name} must be a number, got {value!r}")
+    try:
+        number = float(value) if isinstance(value, int | float | Decimal | str) else math.nan
+    except ValueError:
+        raise RecordError(f"{name} must be a number, got {str(value)[:40]!r}") from None
+    if not math.isfinite(number):
+        raise RecordError(f"{name} must be a finite number, got {str(value)[:40]!r}")
+    return number
+
+
+def _text(value: Any, name: str) -> str:
+    if value is None or (isinstance(value, str) and not value):
+        raise RecordError(f"{name} is missing")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
+
+
+def _choice(value: Any, name: str, allowed: frozenset[str]) -> str:
+    text = str(value) if value is not None else ""
+    if text not in allowed:
+        raise RecordError(f"{name} is {str(value)[:40]!r}, not one of {', '.join(sorted(allowed))}")
+    return text
+
+
+def _seconds(value: Any, name: str) -> int:
+    """Unix seconds; milliseconds (a common column unit) are recognized and converted."""
+    number = _number(value, name)
+    return int(number / 1000) if number > 1e11 else int(number)
+
+
+_ORDER_NUMBERS = ("filledQty", "avgPrice", "limitPrice", "stopPrice", "trailingStopPips")
+
+
+def order(record: Mapping[str, Any], history: bool = False) -> dict[str, Any]:
+    """A spec Order (or OrderHistory) from a mapped record."""
+    status = _choice(record.get("status"), "status", FINAL_STATUSES if history else ORDER_STATUSES)
+    out: dict[str, Any] = {
+        "id": _text(record.get("id"), "id"),
+        "instrument": _text(record.get("instrument"), "instrument"),
+        "qty": _number(record.get("qty"), "qty"),
+        "side": _choice(record.get("side"), "side", SIDES),
+        "type": _choice(record.get("type"), "type", ORDER_TYPES),
+        "status": status,
+    }
+    for name in _ORDER_NUMBERS:
+        if record.get(name) is not None:
+            out[name] = _number(record[name], name)
+    if out["type"] not in ("limit", "stoplimit"):
+        out.pop("limitPrice", None)  # the spec: only on limit and stop-limit orders
+    if out["type"] not in ("stop", "stoplimit"):
+        out.pop("stopPrice", None)
+    if record.get("lastModified") is not None:
+        out["lastModified"] = _seconds(record["lastModified"], "lastModified")
+    for name in ("parentId", "parentType"):
+        if record.get(name) is not None:
+            out[name] = _text(record[name], name)
+    if record.get("durationType") is not None:
+        duration: dict[str, Any] = {"type": _text(record["durationType"], "durationType")}
+        if record.get("durationDateTime") is not None:
+            duration["datetime"] = _seconds(record["durationDateTime"], "durationDateTime")
+        out["duration"] = duration
+    if record.get("message"):
+        kind = "error" if status == "rejected" else "information"
+        out["message"] = {"text": str(record["message"]), "type": kind}
+    return out
+
+
+def position(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A spec Position. A signed ``qty`` without ``side`` gives the side (long +, short −)."""
+    qty = _number(record.get("qty"), "qty")
+    side = record.get("side")
+    if side is None:
+        side = "buy" if qty >= 0 else "sell"
+    out: dict[str, Any] = {
+        "id": _text(record.get("id"), "id"),
+        "instrument": _text(record.get("instrument"), "instrument"),
+        "qty": abs(qty),
+        "side": _choice(side, "side", SIDES),
+        "avgPrice": _number(record.get("avgPrice"), "avgPrice"),
+    }
+    if record.get("unrealizedPl") is not None:
+        out["unrealizedPl"] = _number(record["unrealizedPl"], "unrealizedPl")
+    return out
+
+
+def execution(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A spec Execution."""
+    out: dict[str, Any] = {
+        "id": _text(record.get("id"), "id"),
+        "instrument": _text(record.get("instrument"), "instrument"),
+        "price": _number(record.get("price"), "price"),
+        "time": _seconds(record.get("time"), "time"),
+        "qty": abs(_number(record.get("qty"), "qty")),
+        "side": _choice(record.get("side"), "side", SIDES),
+        "orderId": _text(record.get("orderId"), "orderId"),
+        "isClose": bool(record.get("isClose", False)),
+    }
+    if record.get("positionId") is not None:
+        out["positionId"] = _text(record["positionId"], "positionId")
+    if record.get("commission") is not None:
+        out["commission"] = _number(record["commission"], "commission")
+    return out
+
+
+def state(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A spec AccountState: balance and unrealized P&L (0 when not mapped), equity if given."""
+    out: dict[str, Any] = {
+        "balance": _number(record.get("balance"), "balance"),
+        "unrealizedPl": _number(record.get("unrealizedPl", 0), "unrealizedPl"),
+    }
+    for name in ("equity", "marginAvailable"):
+        if record.get(name) is not None:
+            out[name] = _number(record[name], name)
+    return out
+
+
+def balance(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A spec CryptoBalance."""
+    out: dict[str, Any] = {
+        "symbol": _text(record.get("symbol"), "symbol"),
+        "total": _number(record.get("total"), "total"),
+        "available": _number(record.get("available"), "available"),
+    }
+    for name in ("reserved", "btcValue", "value"):
+        if record.get(name) is not None:
+            out[name] = _number(record[name], name)
+    for name in ("longName", "valueCurrency"):
+        if record.get(name) is not None:
+            out[name] = str(record[name])
+    return out
+
+
+@dataclass
+class MappedTrading:
+    """The trading endpoints' reads, served from an account_data connector."""
+
+    name: str
+    source: AccountData
+
+    def _records(
+        self,
+        entity: str,
+        account_id: str,
+        params: Mapping[str, Any],
+        shape: Callable[[Mapping[str, Any]], dict[str, Any]],
+    ) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for i, record in enumerate(self.source.fetch(entity, account_id, params)):
+            try:
+                out.append(shape(record))
+            except RecordError as exc:
+                # The broker's mapping is wrong: say which record and why, in the log.
+                log.error(
+                    "connectors.%s: %s of account %s, record %d: %s",
+                    self.name, entity, account_id, i, exc,
+                )  # fmt: skip
+                raise ApiError("unavailable") from None
+        return out
+
+    def orders(self, account_id: str, login: str, since: float) -> list[dict[str, Any]]:
+        """``/orders``: working orders and the final ones since the session opened."""
+        params = {"login": login, "since": since}
+        return self._records("orders", account_id, params, order)
+
+    def orders_history(
+        self, account_id: str, login: str, before: float, max_count: int
+    ) -> list[dict[str, Any]]:
+        """``/ordersHistory``: final orders before today."""
+        params = {"login": login, "before": before, "max_count": max_count}
+        return self._records("ordersHistory", account_id, params, lambda r: order(r, history=True))
+
+    def positions(self, account_id: str, login: str) -> list[dict[str, Any]]:
+        """``/positions``: open positions (a zero quantity is no position)."""
+        found = self._records("positions", account_id, {"login": login}, position)
+        return [p for p in found if p["qty"] != 0]
+
+    def executions(
+        self, account_id: str, login: str, instrument: str, max_count: int
+    ) -> list[dict[str, Any]]:
+        """``/executions`` of one instrument."""
+        params = {"login": login, "instrument": instrument, "max_count": max_count}
+        return self._records("executions", account_id, params, execution)
+
+    def state(self, account_id: str, login: str) -> dict[str, Any]:
+        """``/state``: the first record of the state query."""
+        found = self._records("state", account_id, {"login": login}, state)
+        if not found:
+            log.error("connectors.%s: state of account %s: no row", self.name, account_id)
+            raise ApiError("unavailable")
+        return found[0]
+
+    def balances(self, account_id: str, login: str) -> list[dict[str, Any]]:
+        """``/balances``."""
+        return self._records("balances", account_id, {"login": login}, balance)
+
+
+def mapped_trading(name: str | None, connectors: Mapping[str, Any]) -> MappedTrading | None:
+    """The mapped-mode reader named by ``trading.mapped``, if any."""
+    if name is None:
+        return None
+    return MappedTrading(name, connectors[name])

@@ -1,0 +1,189 @@
+"""Mapped mode: examples/sql-broker served from the broker's own tables, on each database."""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+import webtest
+
+from gateway.app import build
+from gateway.config import GatewayConfig, load_config
+from tests.conftest import FakeClock, bearer, with_store
+from tests.spec_schemas import assert_valid
+from tests.sql_broker import EXAMPLE, load_broker, scratch_database
+
+NOW = 1_800_000_000.0
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+def broker_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The example's database, created and seeded on each server."""
+    from tests.servers import MARIADB_URL, POSTGRES_URL, require
+
+    module = load_broker()
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'broker.db'}"
+        module.create(url)
+        module.seed(url, now_ms=int(NOW * 1000))
+        yield url
+        return
+    server = require(POSTGRES_URL if request.param == "postgresql" else MARIADB_URL)
+    with scratch_database(server) as url:
+        module.create(url)
+        module.seed(url, now_ms=int(NOW * 1000))
+        yield url
+
+
+@pytest.fixture
+def config(broker_url: str, tmp_path: Path) -> GatewayConfig:
+    loaded = load_config(EXAMPLE / "gateway.yaml", environ={"BROKER_DB_URL": broker_url})
+    return with_store(loaded, f"sqlite:///{tmp_path / 'gateway.db'}")
+
+
+@pytest.fixture
+def app(config: GatewayConfig) -> Iterator[webtest.TestApp]:
+    gateway = build(config, clock=FakeClock(NOW))
+    gateway.start()
+    yield webtest.TestApp(gateway.app)
+    gateway.close()
+
+
+def login(app: webtest.TestApp, user: str = "alice", password: str = "alice-pass") -> str:
+    resp = app.post("/authorize", {"login": user, "password": password})
+    assert resp.json["s"] == "ok", resp.json
+    token: str = resp.json["d"]["access_token"]
+    return token
+
+
+def get(app: webtest.TestApp, token: str, path: str, operation: str, **params: Any) -> Any:
+    resp = app.get(path, {"locale": "en", **params}, headers=bearer(token))
+    assert_valid(operation, resp.json)
+    assert resp.json["s"] == "ok", resp.json
+    return resp.json["d"]
+
+
+def test_users_log_in_with_the_broker_s_own_hashes(app: webtest.TestApp) -> None:
+    token = login(app)
+    accounts = get(app, token, "/accounts", "getAccounts")
+    assert [a["id"] for a in accounts] == ["AC-10001", "AC-10002"]
+    bob = login(app, "bob", "bob-pass")
+    assert [a["id"] for a in get(app, bob, "/accounts", "getAccounts")] == ["AC-20001"]
+    for user, password in (("alice", "bob-pass"), ("carol", "carol-pass"), ("nobody", "x")):
+        resp = app.post("/authorize", {"login": user, "password": password})
+        assert resp.json == {"s": "error", "errmsg": "Invalid login or password."}
+
+
+def test_orders_positions_executions_state_come_from_the_broker_s_tables(
+    app: webtest.TestApp, broker_url: str
+) -> None:
+    token = login(app)
+    base = "/accounts/AC-10001"
+    orders = get(app, token, f"{base}/orders", "getOrders")
+    engine = sa.create_engine(broker_url)
+    with engine.connect() as conn:
+        working = conn.execute(
+            sa.text(
+                "SELECT ord_id, qty, lmt_px FROM orders WHERE acct_no = 'AC-10001' AND st = 'N'"
+            )
+        ).all()
+        fills = conn.execute(
+            sa.text("SELECT count(*) FROM fills WHERE acct_no = 'AC-10001' AND sym = 'EURUSD'")
+        ).scalar_one()
+        balance = conn.execute(
+            sa.text("SELECT balance FROM trading_accounts WHERE acct_no = 'AC-10001'")
+        ).scalar_one()
+        net = conn.execute(
+            sa.text(
+                "SELECT net_qty, avg_px FROM positions"
+                " WHERE acct_no = 'AC-10001' AND sym = 'EURUSD'"
+            )
+        ).one()
+    engine.dispose()
+    by_id = {o["id"]: o for o in orders}
+    for ord_id, qty, price in working:
+        order = by_id[str(ord_id)]
+        assert order["status"] == "working"
+        assert order["qty"] == pytest.approx(float(qty))
+        if order["type"] in ("limit", "stoplimit"):
+            assert order["limitPrice"] == pytest.approx(float(price))
+    assert {o["status"] for o in orders} <= {"working", "filled", "cancelled", "rejected"}
+    positions = get(app, token, f"{base}/positions", "getPositions")
+    [eurusd] = [p for p in positions if p["instrument"] == "EURUSD"]
+    assert eurusd["qty"] == pytest.approx(abs(float(net.net_qty)))
+    assert eurusd["side"] == ("buy" if float(net.net_qty) > 0 else "sell")
+    assert eurusd["avgPrice"] == pytest.approx(float(net.avg_px))
+    executions = get(app, token, f"{base}/executions", "getExecutions", instrument="EURUSD")
+    assert len(executions) == fills
+    assert all(isinstance(e["time"], int) and e["time"] < 10**11 for e in executions)
+    state = get(app, token, f"{base}/state", "getState")
+    assert state["balance"] == pytest.approx(float(balance))
+    history = get(app, token, f"{base}/ordersHistory", "getOrdersHistory", maxCount=10)
+    assert all(o["status"] in ("filled", "cancelled", "rejected") for o in history)
+
+
+def test_another_user_s_account_is_not_reachable(app: webtest.TestApp) -> None:
+    token = login(app, "bob", "bob-pass")
+    resp = app.get("/accounts/AC-10001/orders", headers=bearer(token))
+    assert resp.json["s"] == "error"
+    assert "Unknown account" in resp.json["errmsg"]
+
+
+HOSTILE = [
+    "' OR '1'='1",
+    "alice'--",
+    "alice'; DROP TABLE clients; --",
+    '" OR ""="',
+    "alice\\' OR 1=1 #",
+    "/* */ UNION SELECT pw_hash FROM clients --",
+    "ålice ☃ 𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+    "x" * (1 << 20),
+]
+
+
+def table_counts(url: str) -> dict[str, int]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            names = sa.inspect(conn).get_table_names()
+            return {
+                name: conn.execute(
+                    sa.select(sa.func.count()).select_from(sa.table(name))
+                ).scalar_one()
+                for name in names
+            }
+    finally:
+        engine.dispose()
+
+
+def test_hostile_strings_are_data(app: webtest.TestApp, broker_url: str) -> None:
+    before = table_counts(broker_url)
+    for text in HOSTILE:
+        resp = app.post("/authorize", {"login": text, "password": text}, expect_errors=True)
+        assert resp.status_int in (200, 413)
+        assert resp.json["s"] == "error"
+    token = login(app)
+    for text in HOSTILE[:-1]:
+        for path in ("orders", "positions", "state", "ordersHistory"):
+            resp = app.get(
+                f"/accounts/{urllib.parse.quote(text, safe='')}/{path}",
+                headers=bearer(token),
+                expect_errors=True,
+            )
+            assert resp.status_int in (200, 404)
+            if resp.status_int == 200:
+                assert resp.json["s"] == "error"
+        resp = app.get(
+            "/accounts/AC-10001/executions",
+            {"instrument": text},
+            headers=bearer(token),
+            expect_errors=True,
+        )
+        assert resp.json["s"] == "error"
+        assert "Unknown instrument" in resp.json["errmsg"]
+    assert table_counts(broker_url) == before
+    assert login(app)  # the users table is intact
