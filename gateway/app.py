@@ -106,7 +106,7 @@ def build(
         market=market,
         trading=build_trading(config, database, market, view, connectors, clock),
         oauth=build_oauth(config, database, tokens, identity, clock),
-        mapped=mapped_trading(config.trading.mapped, connectors),
+        mapped=mapped_trading(config, connectors, clock),
     )
     app: falcon.App[falcon.Request, falcon.Response] = falcon.App(
         middleware=[

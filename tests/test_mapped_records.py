@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from gateway.config import GatewayConfig
 from gateway.errors import ApiError
 from gateway.plugins.testing import FakeAccountData
 from gateway.trading import mapped
@@ -139,4 +141,51 @@ def test_state_needs_a_row_and_zero_positions_are_no_positions() -> None:
     assert reader.executions("A1", "alice", "X", 10) == []
     source.records[("ordersHistory", "A1")] = [{**ORDER, "status": "cancelled"}]
     assert reader.orders_history("A1", "alice", 0, 10)[0]["status"] == "cancelled"
-    assert mapped.mapped_trading(None, {}) is None
+
+
+def test_commands_are_validated_then_handed_to_the_connector(demo_config: GatewayConfig) -> None:
+    source = FakeAccountData()
+    config = dataclasses.replace(
+        demo_config, trading=dataclasses.replace(demo_config.trading, mapped="fake")
+    )
+    reader = mapped.mapped_trading(config, {"fake": source}, lambda: 1_800_000_000.0)
+    assert reader is not None
+    account = config.accounts[0]
+    form = {"instrument": "EURUSD", "qty": "1000", "side": "sell", "type": "limit"}
+    with pytest.raises(ApiError) as caught:
+        reader.place(account, "demo", form, None)  # no limitPrice
+    assert caught.value.code == "missing_field"
+    assert source.commands == []
+    new_id = reader.place(account, "demo", {**form, "limitPrice": "1.1"}, "req-1")
+    assert new_id == "1"
+    action, account_id, params = source.commands[0]
+    assert (action, account_id) == ("place", account.id)
+    assert params["side"] == "sell" and params["qty"] == 1000 and params["limit_price"] == 1.1
+    assert params["request_id"] == "req-1" and len(params["nonce"]) == 32
+    assert params["now_ms"] == 1_800_000_000_000
+    source.records[("orders", account.id)] = [
+        {**ORDER, "id": "1", "limitPrice": 1.1},
+        {**ORDER, "id": "2", "status": "filled"},
+    ]
+    reader.modify(account, "demo", "1", {"qty": "2000", "limitPrice": "1.2"})
+    assert source.commands[-1][0] == "modify" and source.commands[-1][2]["qty"] == 2000
+    reader.cancel(account, "demo", "1")
+    assert source.commands[-1][2]["order_id"] == "1"
+    for order_id, code in (("2", "order_final"), ("3", "unknown_order")):
+        with pytest.raises(ApiError) as caught:
+            reader.cancel(account, "demo", order_id)
+        assert caught.value.code == code
+    source.records[("positions", account.id)] = [
+        {"id": "9", "instrument": "EURUSD", "qty": 3000, "avgPrice": 1.1}
+    ]
+    for amount, code in (("4000", "close_amount"), ("x", "invalid_field"), ("0", "close_amount")):
+        with pytest.raises(ApiError) as caught:
+            reader.close_position(account, "demo", "9", {"amount": amount})
+        assert caught.value.code == code
+    reader.close_position(account, "demo", "9", {"amount": "1000"})
+    assert source.commands[-1][2]["amount"] == 1000
+    reader.close_position(account, "demo", "9", {})
+    assert source.commands[-1][2]["amount"] == 3000
+    with pytest.raises(ApiError, match="unknown_position"):
+        reader.close_position(account, "demo", "8", {})
+    assert mapped.mapped_trading(demo_config, {}, lambda: 0.0) is None

@@ -187,3 +187,94 @@ def test_hostile_strings_are_data(app: webtest.TestApp, broker_url: str) -> None
         assert "Unknown instrument" in resp.json["errmsg"]
     assert table_counts(broker_url) == before
     assert login(app)  # the users table is intact
+
+
+def place(app: webtest.TestApp, token: str, **form: Any) -> Any:
+    body = {"instrument": "EURUSD", "qty": "10000", "side": "buy", "type": "limit"}
+    body.update({k: str(v) for k, v in form.items()})
+    query = ""
+    if "requestId" in body:
+        query = "?requestId=" + urllib.parse.quote(body.pop("requestId"))
+    resp = app.post(f"/accounts/AC-10001/orders{query}", body, headers=bearer(token))
+    return resp.json
+
+
+def test_orders_are_placed_modified_and_cancelled_in_the_broker_s_tables(
+    app: webtest.TestApp, broker_url: str
+) -> None:
+    token = login(app)
+    answer = place(app, token, limitPrice="1.07", currentAsk="1.0866", currentBid="1.0865")
+    assert_valid("placeOrder", answer)
+    order_id = answer["d"]["orderId"]
+    orders = {o["id"]: o for o in get(app, token, "/accounts/AC-10001/orders", "getOrders")}
+    assert orders[order_id]["status"] == "working"
+    assert orders[order_id]["limitPrice"] == pytest.approx(1.07)
+    engine = sa.create_engine(broker_url)
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.text("SELECT side, otype, tif, st FROM orders WHERE ord_id = :id"),
+            {"id": int(order_id)},
+        ).one()
+    assert tuple(row) == ("B", "L", "DAY", "N")  # the broker's own codes
+    # A retried placement with the same requestId answers the same order.
+    first = place(app, token, limitPrice="1.06", requestId="tv-42")["d"]["orderId"]
+    again = place(app, token, limitPrice="1.06", requestId="tv-42")["d"]["orderId"]
+    assert first == again != order_id
+    resp = app.put(
+        f"/accounts/AC-10001/orders/{order_id}",
+        {"qty": "20000", "limitPrice": "1.065"},
+        headers=bearer(token),
+    )
+    assert resp.json == {"s": "ok"}
+    orders = {o["id"]: o for o in get(app, token, "/accounts/AC-10001/orders", "getOrders")}
+    assert orders[order_id]["qty"] == 20000 and orders[order_id]["limitPrice"] == 1.065
+    assert app.delete(f"/accounts/AC-10001/orders/{order_id}", headers=bearer(token)).json == {
+        "s": "ok"
+    }
+    orders = {o["id"]: o for o in get(app, token, "/accounts/AC-10001/orders", "getOrders")}
+    assert orders[order_id]["status"] == "cancelled"
+    again_cancel = app.delete(f"/accounts/AC-10001/orders/{order_id}", headers=bearer(token))
+    assert again_cancel.json == {"s": "error", "errmsg": f"Order {order_id} is already cancelled."}
+    unknown = app.delete("/accounts/AC-10001/orders/999999", headers=bearer(token))
+    assert unknown.json == {"s": "error", "errmsg": "Unknown order: 999999."}
+    engine.dispose()
+
+
+def test_bad_orders_are_refused_before_the_database(app: webtest.TestApp, broker_url: str) -> None:
+    token = login(app)
+    before = table_counts(broker_url)
+    for form in (
+        {"qty": "-5"},
+        {"qty": "10001"},  # not a multiple of 1000
+        {"instrument": "GBPUSD"},
+        {"side": "long"},
+        {"type": "iceberg"},
+        {"type": "stop"},  # no stopPrice
+        {"limitPrice": "1.070001"},  # off the tick
+    ):
+        answer = place(app, token, **{"limitPrice": "1.07", **form})
+        assert answer["s"] == "error", form
+    for text in HOSTILE:
+        for field in ("instrument", "side", "type", "durationType", "limitPrice", "qty"):
+            answer = app.post(
+                "/accounts/AC-10001/orders",
+                {
+                    "instrument": "EURUSD",
+                    "qty": "1000",
+                    "side": "buy",
+                    "type": "limit",
+                    "limitPrice": "1.07",
+                    field: text,
+                },
+                headers=bearer(token),
+                expect_errors=True,
+            ).json
+            assert answer["s"] == "error", (field, text[:40])
+    assert table_counts(broker_url) == before
+
+
+def test_commands_the_mapping_does_not_declare(app: webtest.TestApp) -> None:
+    token = login(app)
+    [position] = get(app, token, "/accounts/AC-10001/positions", "getPositions")
+    resp = app.delete(f"/accounts/AC-10001/positions/{position['id']}", headers=bearer(token))
+    assert resp.json["s"] == "error"

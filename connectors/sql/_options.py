@@ -57,6 +57,7 @@ ORDER_PARAMS = frozenset(
         "duration_type",
         "duration_date_time",
         "request_id",
+        "nonce",
         "now_ms",
     }
 )

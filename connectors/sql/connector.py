@@ -98,6 +98,7 @@ class SqlConnector:
         self.url = resolve_url(options.url.reveal(), Path(context.base_dir))
         self._clock = clock
         self._engine: Engine | None = None
+        self._writer: Engine | None = None
         self._lock = threading.Lock()
         self._principals: dict[str, tuple[float, Principal | None]] = {}
 
@@ -116,15 +117,27 @@ class SqlConnector:
                 self._engine = _read_only_engine(self.url)
             return self._engine
 
+    @property
+    def writer(self) -> Engine:
+        """The pool for order commands (an ordinary read-write pool), made on first use."""
+        with self._lock:
+            if self._writer is None:
+                kwargs: dict[str, Any] = {"pool_pre_ping": True}
+                if self.url.startswith("sqlite"):
+                    kwargs = {"connect_args": {"check_same_thread": False, "timeout": 10}}
+                self._writer = sa.create_engine(self.url, **kwargs)
+            return self._writer
+
     def start(self) -> None:
         """Nothing to start: the pool opens on first use."""
 
     def stop(self) -> None:
         """Close the pool."""
         with self._lock:
-            if self._engine is not None:
-                self._engine.dispose()
-                self._engine = None
+            for engine in (self._engine, self._writer):
+                if engine is not None:
+                    engine.dispose()
+            self._engine = self._writer = None
 
     # Reading ----------------------------------------------------------------------------------
 
@@ -220,6 +233,62 @@ class SqlConnector:
             raise ApiError("not_supported", feature=entity)
         return self.read(statement, {**params, "account_id": account_id})
 
+    # Order commands (mapped mode's writes) ----------------------------------------------------
+
+    def command(self, action: str, account_id: str, params: Mapping[str, Any]) -> str | None:
+        """Run the statements declared for ``action`` in one transaction.
+
+        Each statement binds the parameters it names from ``params`` and its own computed
+        ``params`` (expressions over ``form``, the core's validated values). A row with a
+        non-empty ``error`` field refuses the command with that reason (a stored procedure's
+        way to say no); the last row's ``id`` is the new order's id. A statement that changes
+        nothing (``UPDATE … WHERE st = 'N'`` of an order already filled) refuses the command.
+        """
+        execution = self.options.execution
+        statements = getattr(execution, action, ()) if execution else ()
+        if not statements:
+            raise ApiError("not_supported", feature=_COMMANDS.get(action, action))
+        values = {**params, "account_id": account_id}
+        last: dict[str, Any] | None = None
+        try:
+            with self.writer.begin() as conn:
+                for statement in statements:
+                    bound = self._bound(statement, values)
+                    result = conn.execute(statement.text, bound)
+                    if result.returns_rows:
+                        row = result.mappings().first()
+                        last = statement.map_row(dict(row)) if row is not None else None
+                        if last and last.get("error"):
+                            raise _Refused(str(last["error"])[:200])
+                    elif result.rowcount == 0 and action != "place":
+                        raise _Refused("the order is no longer working")
+        except _Refused as refused:
+            raise ApiError("rejected", reason=refused.reason) from None
+        except sqlalchemy.exc.IntegrityError as exc:
+            log.warning("%s refused by the database: %s", action, _first_line(exc))
+            raise ApiError("rejected", reason="the broker's system refused it") from None
+        except sqlalchemy.exc.SQLAlchemyError as exc:
+            log.error("connectors.%s: %s failed: %s", self.name, action, _first_line(exc))
+            raise ApiError("unavailable") from None
+        except ExpressionError as exc:
+            log.error("connectors.%s: %s: %s", self.name, action, exc)
+            raise ApiError("unavailable") from None
+        if action != "place":
+            return None
+        if not last or last.get("id") is None:
+            log.error("connectors.%s: place returned no id (map a field id)", self.name)
+            raise ApiError("unavailable")
+        new_id = last["id"]
+        return str(int(new_id) if isinstance(new_id, float) and new_id.is_integer() else new_id)
+
+    @staticmethod
+    def _bound(statement: Statement, values: Mapping[str, Any]) -> dict[str, Any]:
+        computed = {
+            name: expression.evaluate(form=values) for name, expression in statement.params.items()
+        }
+        merged = {**values, **computed}
+        return {name: merged.get(name) for name in statement.bind_names}
+
     # Checks -----------------------------------------------------------------------------------
 
     def validate(self) -> list[str]:
@@ -263,6 +332,19 @@ class SqlConnector:
                     )
         return problems
 
+
+class _Refused(Exception):  # noqa: N818 - control flow inside command()
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+_COMMANDS = {
+    "place": "placing orders",
+    "modify": "modifying orders",
+    "cancel": "cancelling orders",
+    "close_position": "closing positions",
+}
 
 _CHECK_VALUES: dict[str, Any] = {"max_count": 1, "since": 0, "before": 0}
 

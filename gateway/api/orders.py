@@ -100,6 +100,12 @@ class OrdersResource:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, account_id: str) -> None:
         """Place an order (spec operation ``placeOrder``)."""
+        if mapped := mapped_account(self._s, req, account_id):
+            source, account, login = mapped
+            form = form_of(self._s, req)
+            order_id = source.place(account, login, form, _request_id(req))
+            ok(resp, {"orderId": order_id})
+            return
         runtime, account = trading_account(self._s, req, account_id)
         form = form_of(self._s, req)
         request_id = _request_id(req)
@@ -123,6 +129,11 @@ class OrderResource:
         self, req: falcon.Request, resp: falcon.Response, account_id: str, order_id: str
     ) -> None:
         """Modify an order (spec operation ``modifyOrder``)."""
+        if mapped := mapped_account(self._s, req, account_id):
+            source, account, login = mapped
+            source.modify(account, login, order_id, form_of(self._s, req))
+            ok(resp)
+            return
         runtime, account = trading_account(self._s, req, account_id)
         form = form_of(self._s, req)
         oid = entity_id(order_id, "order")
@@ -141,6 +152,11 @@ class OrderResource:
         self, req: falcon.Request, resp: falcon.Response, account_id: str, order_id: str
     ) -> None:
         """Cancel an order (spec operation ``cancelOrder``)."""
+        if mapped := mapped_account(self._s, req, account_id):
+            source, account, login = mapped
+            source.cancel(account, login, order_id)
+            ok(resp)
+            return
         runtime, account = trading_account(self._s, req, account_id)
         runtime.engine.cancel(account, entity_id(order_id, "order"))
         ok(resp, _transaction(runtime, account, "cancel_order"))

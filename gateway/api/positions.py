@@ -96,6 +96,11 @@ class PositionResource:
         self, req: falcon.Request, resp: falcon.Response, account_id: str, position_id: str
     ) -> None:
         """Close, or close part of, a position (spec operation ``closePosition``)."""
+        if mapped := mapped_account(self._s, req, account_id, "support_close_position"):
+            source, account, login = mapped
+            source.close_position(account, login, position_id, form_of(self._s, req))
+            ok(resp)
+            return
         runtime, account = _positions_account(self._s, req, account_id)
         if not account.flags.support_close_position:
             raise ApiError("not_supported", feature="closing positions")

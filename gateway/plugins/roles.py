@@ -167,6 +167,16 @@ class AccountData(Protocol):
     ) -> Sequence[Mapping[str, Any]]:
         """The records of one collection of one account."""
 
+    def command(self, action: str, account_id: str, params: Mapping[str, Any]) -> str | None:
+        """Carry out an order command in the broker's systems, validated by the core.
+
+        ``action`` is ``place``, ``modify``, ``cancel`` or ``close_position``; ``params`` hold
+        the order's values (``instrument``, ``qty``, ``side``, ``type``, ``limit_price``,
+        ``stop_price``, ``order_id``, ``position_id``, ``amount``…). Returns the new order's id
+        for ``place``. Raise :class:`gateway.errors.ApiError` to refuse (``not_supported`` for
+        a command the connector does not offer, ``rejected`` with the broker's reason).
+        """
+
 
 @runtime_checkable
 class Identity(Protocol):

@@ -139,6 +139,7 @@ class FakeAccountData(_Lifecycle):
         super().__init__(options, context)
         self.account_records: dict[str, list[Mapping[str, Any]]] = {}
         self.records: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+        self.commands: list[tuple[str, str, dict[str, Any]]] = []
 
     def accounts(self, principal: Principal) -> Sequence[Mapping[str, Any]]:
         """The records set for the principal's login."""
@@ -149,6 +150,11 @@ class FakeAccountData(_Lifecycle):
     ) -> Sequence[Mapping[str, Any]]:
         """The records set for ``(entity, account_id)``."""
         return list(self.records.get((entity, account_id), []))
+
+    def command(self, action: str, account_id: str, params: Mapping[str, Any]) -> str | None:
+        """Record the command; ``place`` answers a new id (1, 2, …)."""
+        self.commands.append((action, account_id, dict(params)))
+        return str(len(self.commands)) if action == "place" else None
 
 
 class FakeIdentity(_Lifecycle):

@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import logging
 import math
+import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from gateway.config.accounts import Account
+from gateway.config.model import GatewayConfig
 from gateway.errors import ApiError
+from gateway.http.forms import Form
 from gateway.plugins.roles import AccountData
+from gateway.trading.money import Prices
+from gateway.trading.validation import Validator
 
 log = logging.getLogger("gateway.trading.mapped")
 
@@ -167,10 +174,12 @@ def balance(record: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class MappedTrading:
-    """The trading endpoints' reads, served from an account_data connector."""
+    """The trading endpoints served from an account_data connector: reads and order commands."""
 
     name: str
     source: AccountData
+    validator: Validator | None = None
+    clock: Callable[[], float] = time.time
 
     def _records(
         self,
@@ -228,9 +237,112 @@ class MappedTrading:
         """``/balances``."""
         return self._records("balances", account_id, {"login": login}, balance)
 
+    # Order commands ---------------------------------------------------------------------------
 
-def mapped_trading(name: str | None, connectors: Mapping[str, Any]) -> MappedTrading | None:
+    def _checker(self) -> Validator:
+        if self.validator is None:
+            raise ApiError("trading_unavailable")
+        return self.validator
+
+    def place(self, account: Account, login: str, form: Form, request_id: str | None) -> str:
+        """``placeOrder``: validated like managed mode's, then handed to the connector."""
+        spec = self._checker().new_order(account, form)
+        if spec.brackets:
+            raise ApiError("not_supported", feature="brackets")
+        params = {
+            "login": login,
+            "instrument": spec.instrument,
+            "qty": spec.qty,
+            "side": spec.side,
+            "type": spec.type,
+            "limit_price": spec.limit_price,
+            "stop_price": spec.stop_price,
+            "duration_type": spec.duration_type,
+            "duration_date_time": spec.duration_datetime,
+            "request_id": request_id,
+            # A value of its own for each placement, for brokers who need a unique reference
+            # when TradingView sends no requestId.
+            "nonce": uuid.uuid4().hex,
+            "now_ms": int(self.clock() * 1000),
+        }
+        new_id = self.source.command("place", account.id, params)
+        if not new_id:
+            raise ApiError("unavailable")
+        return new_id
+
+    def _working(self, account: Account, login: str, order_id: str) -> dict[str, Any]:
+        for found in self.orders(account.id, login, 0.0):
+            if found["id"] == order_id:
+                if found["status"] in FINAL_STATUSES:
+                    raise ApiError("order_final", order=order_id, state=found["status"])
+                return found
+        raise ApiError("unknown_order", order=order_id[:64])
+
+    def modify(self, account: Account, login: str, order_id: str, form: Form) -> None:
+        """``modifyOrder``: new quantity and prices of a working order."""
+        current = self._working(account, login, order_id)
+        spec = self._checker().new_order(
+            account,
+            {
+                "instrument": current["instrument"],
+                "side": current["side"],
+                "type": current["type"],
+                **{k: v for k, v in form.items() if k not in ("instrument", "side", "type")},
+            },
+        )
+        params = {
+            "login": login,
+            "order_id": order_id,
+            "instrument": spec.instrument,
+            "qty": spec.qty,
+            "side": spec.side,
+            "type": spec.type,
+            "limit_price": spec.limit_price,
+            "stop_price": spec.stop_price,
+            "duration_type": spec.duration_type,
+            "duration_date_time": spec.duration_datetime,
+            "now_ms": int(self.clock() * 1000),
+        }
+        self.source.command("modify", account.id, params)
+
+    def cancel(self, account: Account, login: str, order_id: str) -> None:
+        """``cancelOrder`` of a working order."""
+        self._working(account, login, order_id)
+        params = {"login": login, "order_id": order_id, "now_ms": int(self.clock() * 1000)}
+        self.source.command("cancel", account.id, params)
+
+    def close_position(self, account: Account, login: str, position_id: str, form: Form) -> None:
+        """``closePosition``: all of it, or ``amount`` of it."""
+        for found in self.positions(account.id, login):
+            if found["id"] == position_id:
+                break
+        else:
+            raise ApiError("unknown_position", position=position_id[:64])
+        amount = found["qty"]
+        if form.get("amount"):
+            try:
+                amount = float(form["amount"])
+            except ValueError:
+                raise ApiError("invalid_field", field="amount", reason="not a number") from None
+            if not 0 < amount <= found["qty"]:
+                raise ApiError("close_amount", qty=f"{found['qty']:g}")
+        params = {
+            "login": login,
+            "position_id": position_id,
+            "amount": amount,
+            "now_ms": int(self.clock() * 1000),
+        }
+        self.source.command("close_position", account.id, params)
+
+
+def mapped_trading(
+    config: GatewayConfig, connectors: Mapping[str, Any], clock: Callable[[], float]
+) -> MappedTrading | None:
     """The mapped-mode reader named by ``trading.mapped``, if any."""
+    name = config.trading.mapped
     if name is None:
         return None
-    return MappedTrading(name, connectors[name])
+    instruments = {i.name: i for i in config.instruments}
+    # No market data of its own: price checks use the quotes the order ticket sends.
+    prices = Prices(None, instruments, {})
+    return MappedTrading(name, connectors[name], Validator(config, prices, clock), clock)
