@@ -56,6 +56,8 @@ class Gateway:
 
     def close(self) -> None:
         """Stop the pipeline and the connectors and close the store's connections."""
+        if self.services.mapped is not None:
+            self.services.mapped.closing.set()
         if self.services.trading is not None:
             self.services.trading.stop()
         if self.services.market is not None:

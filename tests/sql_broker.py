@@ -42,3 +42,15 @@ def scratch_database(server_url: str) -> Iterator[str]:
             force = " WITH (FORCE)" if server.get_backend_name() == "postgresql" else ""
             connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}{force}")
         admin.dispose()
+
+
+def load_back_office() -> ModuleType:
+    """examples/sql-broker/back_office.py: the example broker's own order matching."""
+    spec = importlib.util.spec_from_file_location(
+        "sql_broker_back_office", EXAMPLE / "back_office.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -107,3 +107,28 @@ def test_sql_the_database_refuses(example: Path, capsys: pytest.CaptureFixture[s
     assert main(["check", str(example), "--connect"]) == 1
     err = capsys.readouterr().err
     assert "account_data.executions.sql: no such table: fill" in err
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ row.__class__ }}",
+        "{{ row._asdict }}",
+        "{{ cycler.__init__.__globals__ }}",
+        "{{ lipsum.__globals__ }}",
+        "{{ self }}",
+        "{% for x in row %}{{ x }}{% endfor %}",
+    ],
+)
+def test_sandbox_escapes_in_the_configuration_are_refused_at_load(
+    example: Path, capsys: pytest.CaptureFixture[str], payload: str
+) -> None:
+    replace(
+        example, "instrument: sym\n          side:", f'instrument: "{payload}"\n          side:'
+    )
+    assert main(["check", str(example)]) == 1
+    err = capsys.readouterr().err
+    line = line_of(example, payload)
+    assert f"gateway.yaml:{line}:" in err
+    assert "account_data.orders.fields.instrument" in err

@@ -278,3 +278,19 @@ def test_commands_the_mapping_does_not_declare(app: webtest.TestApp) -> None:
     [position] = get(app, token, "/accounts/AC-10001/positions", "getPositions")
     resp = app.delete(f"/accounts/AC-10001/positions/{position['id']}", headers=bearer(token))
     assert resp.json["s"] == "error"
+
+
+def test_data_that_looks_like_a_template_stays_data(app: webtest.TestApp, broker_url: str) -> None:
+    payload = "{{ ''.__class__.__mro__ }} {% raw %}"
+    engine = sa.create_engine(broker_url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE orders SET reject_reason = :r WHERE st = 'R' AND acct_no = 'AC-10001'"),
+            {"r": payload},
+        )
+    engine.dispose()
+    token = login(app)
+    orders = get(app, token, "/accounts/AC-10001/orders", "getOrders")
+    history = get(app, token, "/accounts/AC-10001/ordersHistory", "getOrdersHistory", maxCount=50)
+    messages = [o["message"]["text"] for o in orders + history if "message" in o]
+    assert payload in messages

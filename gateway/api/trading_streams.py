@@ -17,7 +17,9 @@ import falcon
 import orjson
 
 from gateway.api._trading import (
+    day_start,
     individual_wire,
+    mapped_account,
     net_wires,
     order_wire,
     position_wire,
@@ -30,6 +32,7 @@ from gateway.api.positions import open_positions
 from gateway.config.accounts import Account
 from gateway.errors import ApiError
 from gateway.services import Services
+from gateway.trading.mapped import MappedTrading
 from gateway.trading.setup import TradingRuntime
 
 Items = dict[str, dict[str, Any]]
@@ -49,6 +52,8 @@ class _TradingStream:
     closed_as_zero: ClassVar[bool] = True
     priced: ClassVar[bool] = True
     """Whether the entities carry P&L, which moves with every quote."""
+    single: ClassVar[bool] = False
+    """One object (the AccountState) rather than entities by id."""
 
     def __init__(self, services: Services) -> None:
         self._s = services
@@ -58,12 +63,26 @@ class _TradingStream:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, account_id: str) -> None:
         """Open the stream."""
-        runtime, account = trading_account(self._s, req, account_id, self.flag)
-        self.check(account)
         resp.content_type = falcon.MEDIA_JSON
         resp.set_header("X-Accel-Buffering", "no")
         resp.set_header("Cache-Control", "no-store")
+        if mapped := mapped_account(self._s, req, account_id, self.flag):
+            source, account, login = mapped
+            self.check(account)
+            read = self.mapped_items(source, account, login)
+            first = read()  # before the stream starts: a failing query is an error answer
+            ping = self._s.config.trading.stream_ping.seconds
+            resp.stream = _polled(source, read, first, ping, self)
+            return
+        runtime, account = trading_account(self._s, req, account_id, self.flag)
+        self.check(account)
         resp.stream = self._lines(runtime, account)
+
+    def mapped_items(
+        self, source: MappedTrading, account: Account, login: str
+    ) -> Callable[[], Items | dict[str, Any]]:
+        """Mapped mode: how to read this stream's entities from the connector."""
+        raise ApiError("not_supported", feature="this stream")
 
     def _lines(self, runtime: TradingRuntime, account: Account) -> Iterator[bytes]:
         settings = self._s.config.trading
@@ -125,6 +144,46 @@ def _follow(
             last_sent = time.monotonic()
 
 
+def _polled(
+    source: MappedTrading,
+    read: Callable[[], Items | dict[str, Any]],
+    first: Items | dict[str, Any],
+    ping: float,
+    kind: _TradingStream,
+) -> Iterator[bytes]:
+    """Mapped mode: re-read every ``poll_seconds``, send what changed, ping when quiet.
+
+    The broker's systems change orders without telling the gateway, so the stream compares
+    what it reads with what it sent: entities that differ go out whole, vanished positions as
+    ``{"id", "qty": 0}``. A state stream (``first`` is one AccountState) sends the whole state.
+    A failed read skips the round (the database may be restarting); the stream stays open.
+    """
+    single, closed_as_zero = kind.single, kind.closed_as_zero
+    sent = first
+    yield _line(first if single else list(first.values()))
+    last_sent = time.monotonic()
+    while not source.closing.wait(source.poll_seconds):
+        try:
+            now = read()
+        except ApiError:
+            now = sent
+        message: object | None = None
+        if single:
+            message = now if now != sent else None
+        else:
+            changed = [item for key, item in now.items() if sent.get(key) != item]
+            if closed_as_zero:
+                changed += [{"id": key, "qty": 0} for key in sent if key not in now]
+            message = changed or None
+        sent = now
+        if message is not None:
+            yield _line(message)
+            last_sent = time.monotonic()
+        elif time.monotonic() - last_sent >= ping:
+            yield _line({"s": "ok"})
+            last_sent = time.monotonic()
+
+
 def versions(runtime: TradingRuntime, account: Account, priced: bool) -> tuple[int, int, int]:
     """What a stream compares to know whether to recompute.
 
@@ -146,6 +205,13 @@ def _quotes_version(runtime: TradingRuntime) -> int:
 class StreamOrdersResource(_TradingStream):
     """``GET /accounts/{accountId}/stream/orders``."""
 
+    def mapped_items(
+        self, source: MappedTrading, account: Account, login: str
+    ) -> Callable[[], Items | dict[str, Any]]:
+        """The population of ``GET /orders``, by id."""
+        clock = self._s.clock
+        return lambda: {o["id"]: o for o in source.orders(account.id, login, day_start(clock()))}
+
     def items(self, runtime: TradingRuntime, account: Account) -> Items:
         """Orders by id (the population of ``GET /orders``)."""
         return {str(o.id): order_wire(o) for o in current_orders(runtime, account)}
@@ -163,6 +229,12 @@ class StreamPositionsResource(_TradingStream):
         """Netting accounts stream net and individual positions instead."""
         if account.flags.support_position_netting:
             raise ApiError("not_supported", feature="the positions endpoints")
+
+    def mapped_items(
+        self, source: MappedTrading, account: Account, login: str
+    ) -> Callable[[], Items | dict[str, Any]]:
+        """Open positions by id."""
+        return lambda: {p["id"]: p for p in source.positions(account.id, login)}
 
     def items(self, runtime: TradingRuntime, account: Account) -> Items:
         """Open positions by id."""
@@ -197,6 +269,14 @@ class StreamIndividualPositionsResource(_TradingStream):
 
 class StreamStateResource(_TradingStream):
     """``GET /accounts/{accountId}/stream/state``: the whole AccountState on every change."""
+
+    single = True
+
+    def mapped_items(
+        self, source: MappedTrading, account: Account, login: str
+    ) -> Callable[[], Items | dict[str, Any]]:
+        """The AccountState."""
+        return lambda: source.state(account.id, login)
 
     def _lines(self, runtime: TradingRuntime, account: Account) -> Iterator[bytes]:
         settings = self._s.config.trading

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -180,6 +181,10 @@ class MappedTrading:
     source: AccountData
     validator: Validator | None = None
     clock: Callable[[], float] = time.time
+    poll_seconds: float = 1.0
+    """How often the streams re-read the connector (change detection by polling)."""
+    closing: threading.Event = field(default_factory=threading.Event)
+    """Set when the gateway stops: streams end."""
 
     def _records(
         self,
@@ -345,4 +350,8 @@ def mapped_trading(
     instruments = {i.name: i for i in config.instruments}
     # No market data of its own: price checks use the quotes the order ticket sends.
     prices = Prices(None, instruments, {})
-    return MappedTrading(name, connectors[name], Validator(config, prices, clock), clock)
+    source = connectors[name]
+    # The connector's own polling interval when it has one (the sql connector's poll_interval).
+    interval = getattr(getattr(source, "options", None), "poll_interval", None)
+    poll = interval.seconds if interval is not None else config.trading.stream_interval.seconds
+    return MappedTrading(name, source, Validator(config, prices, clock), clock, poll)
