@@ -41,6 +41,11 @@ READS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         frozenset({"account_id", "login"}),
         frozenset({"symbol", "total", "available", "reserved"}),
     ),
+    "market_data.quotes": (frozenset(), frozenset({"symbol", "bid", "ask"})),
+    "market_data.bars": (
+        frozenset({"symbol", "start", "end"}),
+        frozenset({"time", "open", "high", "low", "close"}),
+    ),
 }
 """The read slots."""
 
@@ -101,6 +106,22 @@ class AccountQueries:
     balances: Statement | None = option(None, doc="Crypto balances (/balances).")
 
 
+@dataclass(frozen=True)
+class MarketQueries:
+    """Market data from the broker's tables (the market_data role)."""
+
+    quotes: Statement | None = option(
+        None,
+        doc="The latest quote of every symbol (fields symbol, bid, ask; optional time), polled "
+        "every poll_interval: each change is a tick.",
+    )
+    bars: Statement | None = option(
+        None,
+        doc="1-minute bars of :symbol with :start <= time < :end, Unix seconds (fields time, "
+        "open, high, low, close, volume): the back-fill of /history.",
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class ExecutionStatements:
     """Order commands written to the broker's tables, each in one transaction."""
@@ -129,11 +150,14 @@ class SqlOptions:
     )
     identity: IdentityQueries | None = option(None, doc="The identity role.")
     account_data: AccountQueries | None = option(None, doc="The account_data role.")
-    execution: ExecutionStatements | None = option(None, doc="The execution role.")
+    execution: ExecutionStatements | None = option(
+        None, doc="Order commands in mapped mode (place, modify, cancel, close_position)."
+    )
+    market_data: MarketQueries | None = option(None, doc="The market_data role.")
 
     def statements(self) -> Iterator[tuple[str, Statement]]:
         """Every declared statement with its slot name (``execution.place`` for each of its)."""
-        for section in ("identity", "account_data", "execution"):
+        for section in ("identity", "account_data", "execution", "market_data"):
             group = getattr(self, section)
             if group is None:
                 continue

@@ -25,8 +25,8 @@ from connectors.sql._declarations import Statement
 from connectors.sql._expressions import ExpressionError
 from connectors.sql._options import READS, SqlOptions
 from gateway.errors import ApiError
-from gateway.plugins.records import Principal
-from gateway.plugins.roles import ConnectorContext, Role
+from gateway.plugins.records import Bar, Principal, Quote
+from gateway.plugins.roles import ConnectorContext, Role, TickSink
 
 log = logging.getLogger("gateway.connectors.sql")
 
@@ -82,7 +82,9 @@ class SqlConnector:
     """Serves identity and account data from declared SQL."""
 
     kind: ClassVar[str] = "sql"
-    roles: ClassVar[frozenset[Role]] = frozenset({Role.IDENTITY, Role.ACCOUNT_DATA})
+    roles: ClassVar[frozenset[Role]] = frozenset(
+        {Role.IDENTITY, Role.ACCOUNT_DATA, Role.MARKET_DATA}
+    )
     Options: ClassVar[type] = SqlOptions
 
     def __init__(
@@ -101,6 +103,9 @@ class SqlConnector:
         self._writer: Engine | None = None
         self._lock = threading.Lock()
         self._principals: dict[str, tuple[float, Principal | None]] = {}
+        self._sinks: tuple[TickSink, ...] = ()
+        self._stopping = threading.Event()
+        self._poller: threading.Thread | None = None
 
     # Lifecycle --------------------------------------------------------------------------------
 
@@ -129,10 +134,28 @@ class SqlConnector:
             return self._writer
 
     def start(self) -> None:
-        """Nothing to start: the pool opens on first use."""
+        """Start polling the quotes when they are declared; the pools open on first use."""
+        market = self.options.market_data
+        if market is None or market.quotes is None:
+            return
+        with self._lock:
+            if self._poller is not None and self._poller.is_alive():
+                return
+            self._stopping = stopping = threading.Event()
+            self._poller = threading.Thread(
+                target=self._poll_quotes,
+                args=(market.quotes, stopping),
+                name=f"sql:{self.name}:quotes",
+                daemon=True,
+            )
+            self._poller.start()
 
     def stop(self) -> None:
-        """Close the pool."""
+        """Stop polling and close the pools."""
+        self._stopping.set()
+        poller, self._poller = self._poller, None
+        if poller is not None and poller is not threading.current_thread():
+            poller.join(timeout=5)
         with self._lock:
             for engine in (self._engine, self._writer):
                 if engine is not None:
@@ -232,6 +255,67 @@ class SqlConnector:
         if statement is None:
             raise ApiError("not_supported", feature=entity)
         return self.read(statement, {**params, "account_id": account_id})
+
+    # The market_data role ---------------------------------------------------------------------
+
+    def subscribe(self, sink: TickSink) -> None:
+        """Send every quote change from now on to ``sink``."""
+        with self._lock:
+            self._sinks = (*self._sinks, sink)
+
+    def backfill(self, symbol: str, start: int, end: int) -> list[Bar]:
+        """The broker's 1-minute bars of ``symbol`` with ``start <= time < end``."""
+        market = self.options.market_data
+        if market is None or market.bars is None:
+            return []
+        params = {"symbol": symbol, "start": start, "end": end}
+        try:
+            rows = self.read(market.bars, params)
+        except ApiError:
+            return []  # logged by read(); history starts from the live quotes instead
+        bars: list[Bar] = []
+        for row in rows:
+            try:
+                when = _seconds(row["time"])
+                bars.append(
+                    Bar(
+                        symbol,
+                        when - when % 60,
+                        float(row["open"]),
+                        float(row["high"]),
+                        float(row["low"]),
+                        float(row["close"]),
+                        float(row.get("volume") or 0.0),
+                    )
+                )
+            except (KeyError, TypeError, ValueError) as exc:
+                log.error("%s: a bar of %s: %s", market.bars.where(), symbol, exc)
+                return []
+        return sorted(bars, key=lambda b: b.time)
+
+    def _poll_quotes(self, statement: Statement, stopping: threading.Event) -> None:
+        last: dict[str, tuple[float, float]] = {}
+        while True:
+            try:
+                rows = self.read(statement, {})
+            except ApiError:
+                rows = []  # logged by read(); the next round tries again
+            now = self._clock()
+            for row in rows:
+                try:
+                    symbol = str(row["symbol"])
+                    sides = (float(row["bid"]), float(row["ask"]))
+                except (KeyError, TypeError, ValueError) as exc:
+                    log.error("%s: %s", statement.where(), exc)
+                    continue
+                if last.get(symbol) == sides:
+                    continue
+                last[symbol] = sides
+                quote = Quote(symbol, now, sides[0], 0.0, sides[1], 0.0)
+                for sink in self._sinks:
+                    sink.publish(quote)
+            if stopping.wait(self.options.poll_interval.seconds):
+                return
 
     # Order commands (mapped mode's writes) ----------------------------------------------------
 
@@ -346,7 +430,7 @@ _COMMANDS = {
     "close_position": "closing positions",
 }
 
-_CHECK_VALUES: dict[str, Any] = {"max_count": 1, "since": 0, "before": 0}
+_CHECK_VALUES: dict[str, Any] = {"max_count": 1, "since": 0, "before": 0, "start": 0, "end": 0}
 
 _SLOTS = {
     "state": "state",
@@ -356,6 +440,11 @@ _SLOTS = {
     "executions": "executions",
     "balances": "balances",
 }
+
+
+def _seconds(value: Any) -> int:
+    number = float(value)
+    return int(number / 1000) if number > 1e11 else int(number)
 
 
 def _truthy(value: Any) -> bool:
