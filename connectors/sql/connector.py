@@ -27,6 +27,8 @@ from connectors.sql._options import READS, SqlOptions
 from gateway.errors import ApiError
 from gateway.plugins.records import Bar, Principal, Quote
 from gateway.plugins.roles import ConnectorContext, Role, TickSink
+from gateway.store.database import anchor_sqlite_url, engine_options
+from gateway.trading.mapped import unix_seconds
 
 log = logging.getLogger("gateway.connectors.sql")
 
@@ -48,10 +50,9 @@ _READ_ONLY_SESSION = {
 
 
 def _read_only_engine(url: str) -> Engine:
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
-    if url.startswith("sqlite"):
-        kwargs = {"connect_args": {"check_same_thread": False, "timeout": 10}}
-    engine = sa.create_engine(url, **kwargs)
+    # Not the store's create_engine: that one switches SQLite to WAL, and the broker's database
+    # is the broker's to configure.
+    engine = sa.create_engine(url, **engine_options(url))
     statement = _READ_ONLY_SESSION.get(engine.dialect.name)
     if statement is None:
         raise SqlError(f"{engine.dialect.name}: no read-only session known for this database")
@@ -65,17 +66,6 @@ def _read_only_engine(url: str) -> Engine:
 
     sqlalchemy.event.listen(engine, "connect", read_only)
     return engine
-
-
-def resolve_url(url: str, base_dir: Path) -> str:
-    """Anchor a relative SQLite path at the configuration's directory."""
-    parsed = sa.engine.make_url(url)
-    database = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
-        return url
-    if Path(database).is_absolute() or database.startswith("file:"):
-        return url
-    return parsed.set(database=str(base_dir / database)).render_as_string(hide_password=False)
 
 
 class SqlConnector:
@@ -97,7 +87,7 @@ class SqlConnector:
         """Remember the options; nothing connects before :meth:`start` (or first use)."""
         self.options = options
         self.name = context.name
-        self.url = resolve_url(options.url.reveal(), Path(context.base_dir))
+        self.url = anchor_sqlite_url(options.url.reveal(), Path(context.base_dir))
         self._clock = clock
         self._engine: Engine | None = None
         self._writer: Engine | None = None
@@ -127,10 +117,7 @@ class SqlConnector:
         """The pool for order commands (an ordinary read-write pool), made on first use."""
         with self._lock:
             if self._writer is None:
-                kwargs: dict[str, Any] = {"pool_pre_ping": True}
-                if self.url.startswith("sqlite"):
-                    kwargs = {"connect_args": {"check_same_thread": False, "timeout": 10}}
-                self._writer = sa.create_engine(self.url, **kwargs)
+                self._writer = sa.create_engine(self.url, **engine_options(self.url))
             return self._writer
 
     def start(self) -> None:
@@ -276,7 +263,7 @@ class SqlConnector:
         bars: list[Bar] = []
         for row in rows:
             try:
-                when = _seconds(row["time"])
+                when = unix_seconds(float(row["time"]))
                 bars.append(
                     Bar(
                         symbol,
@@ -440,11 +427,6 @@ _SLOTS = {
     "executions": "executions",
     "balances": "balances",
 }
-
-
-def _seconds(value: Any) -> int:
-    number = float(value)
-    return int(number / 1000) if number > 1e11 else int(number)
 
 
 def _truthy(value: Any) -> bool:

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import jinja2
 import jinja2.sandbox
-import sqlalchemy.engine
 
 from gateway.config._convert import INVALID, Context, Problem, convert_object
 from gateway.config._yaml import Mark, YamlSyntaxError, YMap, YNode, YScalar, parse_yaml
@@ -24,6 +23,7 @@ from gateway.config.checks import check_references
 from gateway.config.model import GatewayConfig, Store
 from gateway.config.types import Secret
 from gateway.plugins.registry import Registry
+from gateway.store.database import anchor_sqlite_url
 
 
 class ConfigError(Exception):
@@ -197,10 +197,6 @@ def merge(base: YMap, overlay: YMap) -> YMap:
 
 def _resolve_store(store: Store, base_dir: Path) -> Store:
     """Anchor a relative SQLite path at the configuration's directory, not the CWD."""
-    url = sqlalchemy.engine.make_url(store.url.reveal())
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-        return store
-    if Path(url.database).is_absolute() or url.database.startswith("file:"):
-        return store
-    resolved = url.set(database=str(base_dir / url.database))
-    return Store(url=Secret(resolved.render_as_string(hide_password=False), store.url.source))
+    url = store.url.reveal()
+    anchored = anchor_sqlite_url(url, base_dir)
+    return store if anchored == url else Store(url=Secret(anchored, store.url.source))

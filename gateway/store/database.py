@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,6 +24,27 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def anchor_sqlite_url(url: str, base_dir: Path) -> str:
+    """``url`` with a relative SQLite path made relative to ``base_dir`` (the config's folder).
+
+    Other URLs, in-memory and ``file:`` databases are returned as they are.
+    """
+    parsed = sa.engine.make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return url
+    if Path(database).is_absolute() or database.startswith("file:"):
+        return url
+    return parsed.set(database=str(base_dir / database)).render_as_string(hide_password=False)
+
+
+def engine_options(url: str) -> dict[str, Any]:
+    """Pool settings for ``url``: SQLite shared across threads, waiting for locks; others pinged."""
+    if sa.engine.make_url(url).get_backend_name() == "sqlite":
+        return {"connect_args": {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT}}
+    return {"pool_pre_ping": True}
+
+
 def create_engine(url: str) -> Engine:
     """An engine for the store at ``url`` with the gateway's settings; the schema is untouched.
 
@@ -31,10 +53,7 @@ def create_engine(url: str) -> Engine:
     """
     parsed = sa.engine.make_url(url)
     sqlite = parsed.get_backend_name() == "sqlite"
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
-    if sqlite:
-        kwargs = {"connect_args": {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT}}
-    engine = sa.create_engine(parsed, **kwargs)
+    engine = sa.create_engine(parsed, **engine_options(url))
     if sqlite:
         sqlalchemy.event.listen(engine, "connect", _sqlite_pragmas)
     return engine

@@ -65,10 +65,13 @@ def _choice(value: Any, name: str, allowed: frozenset[str]) -> str:
     return text
 
 
-def _seconds(value: Any, name: str) -> int:
-    """Unix seconds; milliseconds (a common column unit) are recognized and converted."""
-    number = _number(value, name)
+def unix_seconds(number: float) -> int:
+    """Unix seconds from seconds or milliseconds (a common column unit, above 10^11)."""
     return int(number / 1000) if number > 1e11 else int(number)
+
+
+def _seconds(value: Any, name: str) -> int:
+    return unix_seconds(_number(value, name))
 
 
 _ORDER_NUMBERS = ("filledQty", "avgPrice", "limitPrice", "stopPrice", "trailingStopPips")

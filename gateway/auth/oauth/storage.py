@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.exc
@@ -168,30 +169,16 @@ class OAuthStore:
 
     def claim_code(self, code: str, client_id: str) -> CodeRecord | None:
         """Use a code once. A second use revokes what the first one produced (RFC 6749 §4.1.2)."""
-        hashed = token_hash(code)
-        now = self._clock()
-        with self._db.engine.begin() as conn:
-            claimed = conn.execute(
-                oauth_codes.update()
-                .where(
-                    oauth_codes.c.code_hash == hashed,
-                    oauth_codes.c.client_id == client_id,
-                    oauth_codes.c.used_at.is_(None),
-                    oauth_codes.c.expires_at > now,
-                )
-                .values(used_at=now)
-            ).rowcount
-            row = conn.execute(
-                sa.select(oauth_codes).where(oauth_codes.c.code_hash == hashed)
-            ).first()
+        c = oauth_codes.c
+        row = self._spend(
+            oauth_codes,
+            c.code_hash,
+            token_hash(code),
+            c.used_at,
+            (c.client_id == client_id,),
+            "authorization code used twice",
+        )
         if row is None:
-            return None
-        if claimed != 1:
-            if row.used_at is not None:
-                log.warning(
-                    "authorization code used twice: revoking its grant [client %s]", client_id
-                )
-                self.revoke_grant(str(row.grant_id))
             return None
         return CodeRecord(
             str(row.grant_id),
@@ -201,6 +188,36 @@ class OAuthStore:
             str(row.scope),
             row.session_hash,
         )
+
+    def _spend(
+        self,
+        table: sa.Table,
+        key: sa.Column[Any],
+        hashed: str,
+        spent: sa.Column[Any],
+        also: tuple[sa.ColumnElement[bool], ...],
+        replay: str,
+    ) -> Any:
+        """Claim a single-use row by one conditional UPDATE; its row, or None.
+
+        Live means not spent, not revoked (where the table says so) and not expired. A row
+        already spent is a replay: the whole grant it belongs to is revoked.
+        """
+        now = self._clock()
+        live = [key == hashed, spent.is_(None), table.c.expires_at > now, *also]
+        if "revoked_at" in table.c:
+            live.append(table.c.revoked_at.is_(None))
+        with self._db.engine.begin() as conn:
+            claimed = conn.execute(table.update().where(*live).values({spent: now})).rowcount
+            row = conn.execute(sa.select(table).where(key == hashed)).first()
+        if row is None:
+            return None
+        if claimed != 1:
+            if getattr(row, spent.name) is not None:
+                log.warning("%s: revoking its grant [client %s]", replay, row.client_id)
+                self.revoke_grant(str(row.grant_id))
+            return None
+        return row
 
     # Refresh tokens ---------------------------------------------------------------------------
 
@@ -248,31 +265,16 @@ class OAuthStore:
 
     def rotate_refresh(self, token: str) -> RefreshRecord | None:
         """Spend a live refresh token. Reusing a spent one revokes its whole grant."""
-        hashed = token_hash(token)
-        now = self._clock()
-        with self._db.engine.begin() as conn:
-            claimed = conn.execute(
-                refresh_tokens.update()
-                .where(
-                    refresh_tokens.c.token_hash == hashed,
-                    refresh_tokens.c.rotated_at.is_(None),
-                    refresh_tokens.c.revoked_at.is_(None),
-                    refresh_tokens.c.expires_at > now,
-                )
-                .values(rotated_at=now)
-            ).rowcount
-            row = conn.execute(
-                sa.select(refresh_tokens).where(refresh_tokens.c.token_hash == hashed)
-            ).first()
+        c = refresh_tokens.c
+        row = self._spend(
+            refresh_tokens,
+            c.token_hash,
+            token_hash(token),
+            c.rotated_at,
+            (),
+            "refresh token reused after rotation",
+        )
         if row is None:
-            return None
-        if claimed != 1:
-            if row.rotated_at is not None:
-                log.warning(
-                    "refresh token reused after rotation: revoking its grant [client %s]",
-                    row.client_id,
-                )
-                self.revoke_grant(str(row.grant_id))
             return None
         return RefreshRecord(
             str(row.grant_id),
