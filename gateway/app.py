@@ -16,6 +16,7 @@ from gateway.auth.oauth.setup import build_oauth
 from gateway.auth.throttle import Throttle
 from gateway.auth.tokens import Clock, TokenStore, new_token
 from gateway.auth.users import ConfiguredUsers
+from gateway.config.listed import add_listed, log_problems
 from gateway.config.model import GatewayConfig
 from gateway.http.client import parse_networks
 from gateway.http.cors import CorsMiddleware
@@ -37,6 +38,8 @@ class Gateway:
     app: falcon.App[falcon.Request, falcon.Response]
     services: Services
     routes: tuple[Route, ...]
+    listing_problems: tuple[str, ...] = ()
+    """Symbols and instruments a connector listed but that could not be served (logged)."""
 
     def start(self) -> None:
         """Start connectors and the market-data pipeline.
@@ -57,7 +60,7 @@ class Gateway:
     def close(self) -> None:
         """Stop the pipeline and the connectors and close the store's connections."""
         if self.services.mapped is not None:
-            self.services.mapped.closing.set()
+            self.services.mapped.changes.close()
         if self.services.trading is not None:
             self.services.trading.stop()
         if self.services.market is not None:
@@ -84,9 +87,19 @@ def build(
     clock: Clock = time.time,
     registry: Registry | None = None,
     token_generator: Callable[[], str] = new_token,
+    listed: bool = True,
 ) -> Gateway:
-    """Wire a gateway from a validated configuration."""
+    """Wire a gateway from a validated configuration.
+
+    With ``listed``, the symbols and instruments that connectors list from the broker's tables
+    are read first and served with the YAML's (``gateway check`` without ``--connect`` builds
+    without: it connects to nothing).
+    """
     registry = Registry.discover() if registry is None else registry
+    problems: list[str] = []
+    if listed:
+        config, problems = add_listed(config, registry)
+        log_problems(problems)
     database = Database(config.store.url.reveal())
     market = build_market(config, database, clock)
     view = market_view(config, market, clock)
@@ -108,7 +121,7 @@ def build(
         market=market,
         trading=build_trading(config, database, market, view, connectors, clock),
         oauth=build_oauth(config, database, tokens, identity, clock),
-        mapped=mapped_trading(config, connectors, clock),
+        mapped=mapped_trading(config, connectors, clock, market, database),
     )
     app: falcon.App[falcon.Request, falcon.Response] = falcon.App(
         middleware=[
@@ -128,7 +141,7 @@ def build(
             # Checked once here, so a resource with a typo in `auth` fails at startup.
             raise TypeError(f"{route.resource!r}: auth must be one of {AUTH_KINDS}")
         app.add_route(config.server.base_path + route.path, route.resource(services))
-    return Gateway(app=app, services=services, routes=routes)
+    return Gateway(app=app, services=services, routes=routes, listing_problems=tuple(problems))
 
 
 def create_app(config: GatewayConfig, **kwargs: Any) -> falcon.App[falcon.Request, falcon.Response]:

@@ -119,13 +119,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     if config is None:
         return 1
     try:
-        gateway = build(config, registry=registry)
+        gateway = build(config, registry=registry, listed=args.connect)
     except PluginError as exc:
         print(f"{args.config}: {exc}", file=sys.stderr)
         return 1
     problems = connector_problems(gateway.services.connectors)
     if args.connect and not problems:
         problems = connection_problems(gateway.services.connectors)
+        problems += gateway.listing_problems
     if problems:
         for problem in problems:
             print(problem, file=sys.stderr)
@@ -166,7 +167,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     problems = connector_problems(gateway.services.connectors)
     # Declared queries are tried against their databases before serving: a broken mapping
     # stops the start, instead of failing on some request later.
-    problems = problems or connection_problems(gateway.services.connectors)
+    problems = problems or [
+        *connection_problems(gateway.services.connectors),
+        *gateway.listing_problems,
+    ]
     if problems:
         for problem in problems:
             print(problem, file=sys.stderr)

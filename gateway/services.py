@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.auth.directory import AccountDirectory
 from gateway.auth.oauth.setup import OAuthRuntime
 from gateway.auth.throttle import Throttle
 from gateway.auth.tokens import Clock, TokenStore
@@ -39,3 +40,9 @@ class Services:
     """Mapped mode: the trading reads served from the broker's database (``trading.mapped``)."""
     oauth: OAuthRuntime | None = None
     """OAuth2 (login page, token endpoint), when the configuration has ``auth.oauth``."""
+    directory: AccountDirectory = field(init=False)
+    """The users' accounts: configured, or made from account profiles."""
+
+    def __post_init__(self) -> None:
+        """Index the configured accounts and profiles."""
+        self.directory = AccountDirectory(self.config.accounts, self.config.account_profiles)

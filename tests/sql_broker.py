@@ -16,9 +16,10 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "sql-broker"
 SCRIPT = EXAMPLE / "broker_db.py"
 
 
-def load_broker() -> ModuleType:
-    """examples/sql-broker/broker_db.py as a module (its folder's dash rules out an import)."""
-    spec = importlib.util.spec_from_file_location("sql_broker_db", SCRIPT)
+def load_example(name: str, file: str) -> ModuleType:
+    """A script of examples/sql-broker as module ``name`` (the folder's dash rules out an
+    import)."""
+    spec = importlib.util.spec_from_file_location(name, EXAMPLE / file)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while it executes
@@ -26,11 +27,20 @@ def load_broker() -> ModuleType:
     return module
 
 
+def load_broker() -> ModuleType:
+    """examples/sql-broker/broker_db.py: the example broker's schema and seed."""
+    return load_example("sql_broker_db", SCRIPT.name)
+
+
 @contextmanager
-def scratch_database(server_url: str) -> Iterator[str]:
-    """A new database on the server of ``server_url`` for this module only, dropped afterwards."""
+def scratch_database(server_url: str, prefix: str = "gw_sql_broker") -> Iterator[str]:
+    """A new, empty database on the server of ``server_url``, dropped afterwards.
+
+    Not the servers' shared ``test`` database, which other test modules reset.
+    """
     server = sa.engine.make_url(server_url)
-    name = f"gw_sql_broker_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    # CREATE/DROP DATABASE cannot run in a transaction on PostgreSQL.
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
@@ -46,11 +56,4 @@ def scratch_database(server_url: str) -> Iterator[str]:
 
 def load_back_office() -> ModuleType:
     """examples/sql-broker/back_office.py: the example broker's own order matching."""
-    spec = importlib.util.spec_from_file_location(
-        "sql_broker_back_office", EXAMPLE / "back_office.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_example("sql_broker_back_office", "back_office.py")

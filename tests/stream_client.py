@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -50,7 +51,9 @@ class StreamClient:
 
     def _run(self) -> None:
         assert self._sock is not None
-        self._sock.settimeout(1.0)
+        # Blocking reads: a socket file that once timed out refuses every later read, so a
+        # quiet second on the stream would look like the server closing it. close() wakes
+        # the reader by shutting the socket down.
         reader = self._sock.makefile("rb")
         try:
             self.status = reader.readline().decode().strip()
@@ -59,16 +62,10 @@ class StreamClient:
                 self.headers[name.strip().lower()] = value.strip()
             pending = b""
             while not self._stop.is_set():
-                try:
-                    size_line = reader.readline()
-                except TimeoutError:
-                    continue
-                if not size_line:
-                    self.closed_by_server = True
-                    return
-                size = int(size_line.strip() or b"0", 16)
+                size_line = reader.readline()
+                size = int(size_line.strip() or b"0", 16) if size_line else 0
                 if size == 0:
-                    self.closed_by_server = True
+                    self.closed_by_server = not self._stop.is_set()
                     return
                 chunk = reader.read(size)
                 reader.readline()  # the CRLF after each chunk
@@ -77,7 +74,7 @@ class StreamClient:
                 *lines, pending = pending.split(b"\n")
                 self.messages.extend(Received(now, json.loads(x)) for x in lines if x)
         except (OSError, ValueError):
-            self.closed_by_server = True
+            self.closed_by_server = not self._stop.is_set()
 
     def wait_for_first(self, timeout: float = 10) -> None:
         """Block until the first message (the heartbeat sent at once) has arrived."""
@@ -104,6 +101,9 @@ class StreamClient:
     def close(self) -> None:
         """Stop reading and close the socket."""
         self._stop.set()
+        if self._sock is not None:
+            with contextlib.suppress(OSError):  # already closed by the server
+                self._sock.shutdown(socket.SHUT_RDWR)
         if self._thread is not None:
             self._thread.join(timeout=5)
         if self._sock is not None:

@@ -40,7 +40,7 @@ def test_examples_exist() -> None:
 def test_example_loads(path: Path, tmp_path: Path) -> None:
     config = load_config(copy_example(path, tmp_path))
     assert config.broker.name
-    assert config.accounts
+    assert config.accounts or config.account_profiles
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=IDS)

@@ -178,7 +178,7 @@ def test_commands_are_validated_then_handed_to_the_connector(demo_config: Gatewa
     source.records[("positions", account.id)] = [
         {"id": "9", "instrument": "EURUSD", "qty": 3000, "avgPrice": 1.1}
     ]
-    for amount, code in (("4000", "close_amount"), ("x", "invalid_field"), ("0", "close_amount")):
+    for amount, code in (("4000", "close_amount"), ("x", "invalid_field"), ("0", "invalid_field")):
         with pytest.raises(ApiError) as caught:
             reader.close_position(account, "demo", "9", {"amount": amount})
         assert caught.value.code == code

@@ -5,7 +5,6 @@ from __future__ import annotations
 import multiprocessing
 import shutil
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from alembic.runtime.migration import MigrationContext
 from gateway.store import migrate
 from gateway.store.database import Database, create_engine
 from gateway.store.tables import metadata
+from tests import sql_broker
 from tests.servers import MARIADB_URL, POSTGRES_URL, require
 
 HEAD = "0002"
@@ -28,26 +28,10 @@ NEXT = "0003"
 
 
 def scratch_database(server_url: str) -> Iterator[str]:
-    """A new, empty database on the server of ``server_url``, dropped afterwards.
-
-    Not the servers' shared ``test`` database: other test modules reset that one while these
-    tests need a store nobody else touches, with no version table left over.
-    """
-    server = sa.engine.make_url(server_url)
-    postgres = server.get_backend_name() == "postgresql"
-    name = f"gw_migrations_{uuid.uuid4().hex[:12]}"
-    # CREATE/DROP DATABASE cannot run in a transaction on PostgreSQL.
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"CREATE DATABASE {name}")
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            # FORCE: a connection a failed test left open must not keep the database alive.
-            force = " WITH (FORCE)" if postgres else ""
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}{force}")
-        admin.dispose()
+    """A database of its own: these tests need a store nobody else touches, with no version
+    table left over."""
+    with sql_broker.scratch_database(server_url, prefix="gw_migrations") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "mariadb"])

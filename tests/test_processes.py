@@ -100,7 +100,9 @@ def test_serve_refuses_a_broken_config(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
-        f"{bad}:3:11: accounts: must have at least one item",
+        f"{bad}:3:1: accounts: list at least one account (or account_profiles)",
+        f"{bad}:4:1: users: nobody can log in: list users, or set auth.identity to a "
+        "connector with the identity role",
     ]
     assert "Traceback" not in result.stderr
 
@@ -120,7 +122,9 @@ def test_the_container_command_validates_then_serves(tmp_path: Path) -> None:
         gunicorn, env=env, capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode != 0
-    assert f"{bad}:3:11: accounts: must have at least one item" in result.stderr
+    assert f"{bad}:3:1: accounts: list at least one account (or account_profiles)" in (
+        result.stderr
+    )
     assert "Traceback" not in result.stderr
 
     good = config_with_store(tmp_path, f"sqlite:///{tmp_path / 'c.db'}")

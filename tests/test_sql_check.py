@@ -46,14 +46,12 @@ def test_the_example_passes_the_connection_check(
 def test_a_mapped_column_the_query_does_not_return(
     example: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    replace(
-        example, "avgPrice: avg_px\n      executions:", "avgPrice: average_px\n      executions:"
-    )
+    replace(example, "avgPrice: avg_px\n          date:", "avgPrice: average_px\n          date:")
     assert main(["check", str(example)]) == 0  # only the database can tell
     capsys.readouterr()
     assert main(["check", str(example), "--connect"]) == 1
     err = capsys.readouterr().err
-    line = line_of(example, "sql: SELECT pos_id, sym, net_qty, avg_px FROM positions")
+    line = line_of(example, "sql: SELECT pos_id, sym, net_qty, avg_px, opened_at FROM positions")
     assert f"gateway.yaml:{line - 1}:" in err or f"gateway.yaml:{line}:" in err
     assert "account_data.positions.fields: the query returns no column average_px" in err
     # `gateway serve` runs the same check and does not start.

@@ -36,7 +36,7 @@ CASES = [
     (
         "sql: SELECT balance FROM trading_accounts WHERE acct_no = :account_id",
         "sqll: SELECT 1",
-        "unknown key (expected sql, fields, params)",
+        "unknown key (expected sql, fields, params, optional)",
         "sqll:",
     ),
     (
@@ -51,6 +51,8 @@ CASES = [
     ("balance: balance", "total: balance", "missing the spec field(s) balance", "total: balance"),
     ("mapped: broker_db", "mapped: broker", "unknown connector 'broker'", "mapped: broker"),
     ("    type: sql", "    type: sqll", "unknown connector type 'sqll'", "type: sqll"),
+    ("optional: true", "optional: sometimes", "expected true or false", "optional: sometimes"),
+    ("listen: broker_changes", "listen: [broker_changes]", "expected a string", "listen: ["),
     (
         "      accounts:\n        sql: >-",
         "      acounts:\n        sql: >-",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -189,6 +190,49 @@ def test_hostile_strings_are_data(app: webtest.TestApp, broker_url: str) -> None
     assert login(app)  # the users table is intact
 
 
+def test_hostile_strings_in_position_ids_and_leverage_forms_are_data(
+    app: webtest.TestApp, broker_url: str
+) -> None:
+    token = login(app)
+    headers = bearer(token) | {"Content-Type": "application/x-www-form-urlencoded"}
+    before = table_counts(broker_url)
+    for text in HOSTILE[:-1]:
+        quoted = urllib.parse.quote(text, safe="")
+        for method, path in (
+            ("PUT", f"/accounts/AC-10001/positions/{quoted}"),
+            ("DELETE", f"/accounts/AC-10001/positions/{quoted}"),
+            ("PUT", f"/accounts/AC-10001/orders/{quoted}"),
+            ("DELETE", f"/accounts/AC-10001/orders/{quoted}"),
+            ("PUT", f"/accounts/AC-10002/individualPositions/{quoted}"),
+            ("DELETE", f"/accounts/AC-10002/individualPositions/{quoted}"),
+            ("DELETE", f"/accounts/AC-10002/netPositions/{quoted}"),
+            ("GET", f"/accounts/{quoted}/netPositions"),
+            ("GET", f"/accounts/{quoted}/individualPositions"),
+            ("POST", f"/accounts/{quoted}/getLeverage"),
+        ):
+            body = b"stopLoss=1.07&qty=1000&limitPrice=1.07&amount=1000"
+            resp = app.request(path, method=method, body=body, headers=headers, expect_errors=True)
+            assert resp.status_int in (200, 404), (method, path)
+            if resp.status_int == 200:
+                assert resp.json["s"] == "error" and resp.json["errmsg"], (method, path)
+    leverage = {"instrument": "EURUSD", "side": "buy", "orderType": "market", "leverage": "10"}
+    for text in HOSTILE:
+        for field in leverage:
+            for action in ("getLeverage", "setLeverage", "previewLeverage"):
+                if action == "getLeverage" and field == "leverage":
+                    continue
+                resp = app.post(
+                    f"/accounts/AC-10001/{action}",
+                    {**leverage, field: text},
+                    headers=bearer(token),
+                    expect_errors=True,
+                )
+                assert resp.json["s"] == "error" and resp.json["errmsg"], (action, field)
+    assert table_counts(broker_url) == before
+    got = app.post("/accounts/AC-10001/getLeverage", leverage, headers=bearer(token)).json
+    assert got["d"]["leverage"] == 30  # nothing was set
+
+
 def place(app: webtest.TestApp, token: str, **form: Any) -> Any:
     body = {"instrument": "EURUSD", "qty": "10000", "side": "buy", "type": "limit"}
     body.update({k: str(v) for k, v in form.items()})
@@ -225,12 +269,13 @@ def test_orders_are_placed_modified_and_cancelled_in_the_broker_s_tables(
         {"qty": "20000", "limitPrice": "1.065"},
         headers=bearer(token),
     )
-    assert resp.json == {"s": "ok"}
+    assert_valid("modifyOrder", resp.json)
+    assert resp.json["s"] == "ok"
     orders = {o["id"]: o for o in get(app, token, "/accounts/AC-10001/orders", "getOrders")}
     assert orders[order_id]["qty"] == 20000 and orders[order_id]["limitPrice"] == 1.065
-    assert app.delete(f"/accounts/AC-10001/orders/{order_id}", headers=bearer(token)).json == {
-        "s": "ok"
-    }
+    resp = app.delete(f"/accounts/AC-10001/orders/{order_id}", headers=bearer(token))
+    assert_valid("cancelOrder", resp.json)
+    assert resp.json["s"] == "ok"
     orders = {o["id"]: o for o in get(app, token, "/accounts/AC-10001/orders", "getOrders")}
     assert orders[order_id]["status"] == "cancelled"
     again_cancel = app.delete(f"/accounts/AC-10001/orders/{order_id}", headers=bearer(token))
@@ -273,11 +318,22 @@ def test_bad_orders_are_refused_before_the_database(app: webtest.TestApp, broker
     assert table_counts(broker_url) == before
 
 
-def test_commands_the_mapping_does_not_declare(app: webtest.TestApp) -> None:
+def test_commands_the_mapping_does_not_declare(config: GatewayConfig) -> None:
+    spec = config.connectors["broker_db"]
+    execution = dataclasses.replace(spec.options.execution, close_position=(), modify_position=())
+    options = dataclasses.replace(spec.options, execution=execution)
+    connectors = {"broker_db": dataclasses.replace(spec, options=options)}
+    gateway = build(dataclasses.replace(config, connectors=connectors), clock=FakeClock(NOW))
+    app = webtest.TestApp(gateway.app)
     token = login(app)
     [position] = get(app, token, "/accounts/AC-10001/positions", "getPositions")
-    resp = app.delete(f"/accounts/AC-10001/positions/{position['id']}", headers=bearer(token))
-    assert resp.json["s"] == "error"
+    path = f"/accounts/AC-10001/positions/{position['id']}"
+    resp = app.delete(path, headers=bearer(token))
+    assert resp.json == {"s": "error", "errmsg": "This account does not support closing positions."}
+    form = {"stopLoss": "1.0", "takeProfit": "1.5", "currentBid": "1.08", "currentAsk": "1.0801"}
+    resp = app.put(path, form, headers=bearer(token))
+    assert resp.json["s"] == "error" and "brackets on positions" in resp.json["errmsg"]
+    gateway.close()
 
 
 def test_data_that_looks_like_a_template_stays_data(app: webtest.TestApp, broker_url: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,8 +44,10 @@ def broker(tmp_path: Path) -> Iterator[tuple[Gateway, str]]:
 
 
 @contextmanager
-def stream(gateway: Gateway, token: str, path: str) -> Iterator[Iterator[Any]]:
-    request = webob.Request.blank(f"/accounts/AC-10001{path}", headers=bearer(token))
+def stream(
+    gateway: Gateway, token: str, path: str, account: str = "AC-10001"
+) -> Iterator[Iterator[Any]]:
+    request = webob.Request.blank(f"/accounts/{account}{path}", headers=bearer(token))
     status, headers, body = request.call_application(gateway.app)
     assert status.startswith("200"), (status, b"".join(body))
     assert ("x-accel-buffering", "no") in [(k.lower(), v) for k, v in headers]
@@ -59,6 +62,15 @@ def execute(url: str, sql: str, **params: Any) -> None:
     with engine.begin() as conn:
         conn.execute(sa.text(sql), params)
     engine.dispose()
+
+
+def now_ms() -> int:
+    """The time a back office stamps on a row it changes (``updated_at``, Unix ms).
+
+    A final order is in ``/orders`` only if it changed today: an update that kept the seeded
+    time would drop the order from the stream between midnight and the seeded order's hour.
+    """
+    return int(time.time() * 1000)
 
 
 def next_list(messages: Iterator[Any], op: str) -> list[Any]:
@@ -87,8 +99,10 @@ def test_a_fill_in_the_broker_s_tables_reaches_the_orders_stream(
         # The broker's back office fills the order.
         execute(
             url,
-            "UPDATE orders SET st = 'F', filled_qty = qty, avg_px = lmt_px WHERE ord_id = :id",
+            "UPDATE orders SET st = 'F', filled_qty = qty, avg_px = lmt_px, updated_at = :now"
+            " WHERE ord_id = :id",
             id=int(order_id),
+            now=now_ms(),
         )
         [update] = next_list(messages, "streamOrders")
         assert (update["id"], update["status"]) == (order_id, "filled")
@@ -118,3 +132,35 @@ def test_positions_and_state_streams(broker: tuple[Gateway, str]) -> None:
     with stream(gateway, token, "/stream/orders") as messages:
         next(messages)
         assert next(messages) == {"s": "ok"}
+
+
+def test_net_and_individual_position_streams_of_a_netting_account(
+    broker: tuple[Gateway, str],
+) -> None:
+    gateway, url = broker
+    app = webtest.TestApp(gateway.app)
+    token = app.post("/authorize", {"login": "alice", "password": "alice-pass"}).json["d"][
+        "access_token"
+    ]
+    opened = now_ms()
+    with (
+        stream(gateway, token, "/stream/individualPositions", "AC-10002") as lots,
+        stream(gateway, token, "/stream/netPositions", "AC-10002") as nets,
+    ):
+        assert next(lots) == [] and next(nets) == []
+        # The back office books a fill: the position opens.
+        execute(
+            url,
+            "INSERT INTO positions (acct_no, sym, net_qty, avg_px, opened_at)"
+            " VALUES ('AC-10002', 'EURUSD', -5000, 1.0805, :now)",
+            now=opened,
+        )
+        [lot] = next_list(lots, "streamIndividualPositions")
+        assert (lot["side"], lot["qty"], lot["price"]) == ("sell", 5000, 1.0805)
+        assert lot["date"] == str(opened)
+        [net] = next_list(nets, "streamNetPositions")
+        assert (net["id"], net["qty"], net["shortQty"]) == ("EURUSD", -5000, 5000)
+        # Closed: both say so with a zero quantity.
+        execute(url, "UPDATE positions SET net_qty = 0 WHERE acct_no = 'AC-10002'")
+        assert next_list(lots, "streamIndividualPositions") == [{"id": lot["id"], "qty": 0}]
+        assert next_list(nets, "streamNetPositions") == [{"id": "EURUSD", "qty": 0}]

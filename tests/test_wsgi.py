@@ -59,7 +59,11 @@ def test_a_missing_or_broken_config_stops_with_the_problems(
     monkeypatch.setenv("GATEWAY_CONFIG", str(bad))
     with pytest.raises(SystemExit):
         entry()
-    assert capsys.readouterr().err == f"{bad}:3:11: accounts: must have at least one item\n"
+    assert capsys.readouterr().err.splitlines() == [
+        f"{bad}:1:1: users: nobody can log in: list users, or set auth.identity to a "
+        "connector with the identity role",
+        f"{bad}:3:1: accounts: list at least one account (or account_profiles)",
+    ]
 
 
 def test_template_variables_come_from_gateway_vars(

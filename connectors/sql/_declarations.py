@@ -58,6 +58,14 @@ class Statement:
     params: Mapping[str, Expression] = field(default_factory=lambda: MappingProxyType({}))
     mark: Mark = field(default=Mark("?", 1, 1), compare=False)
     path: str = field(default="", compare=False)
+    optional: bool = False
+    """For a write: an UPDATE or DELETE that changes no row does not refuse the command (a
+    statement that applies only sometimes, such as moving a bracket that may not exist)."""
+
+    @cached_property
+    def keyword(self) -> str:
+        """The statement's first keyword, lower-cased (``select``, ``update``, ``call``…)."""
+        return first_keyword(self.sql)
 
     @cached_property
     def text(self) -> sa.TextClause:
@@ -111,6 +119,7 @@ class Statement:
         sql: str | None = None
         fields: dict[str, Expression] = {}
         params: dict[str, Expression] = {}
+        optional = False
         for key, value in node.items:
             name = str(key.value)
             sub = f"{path}.{name}"
@@ -125,8 +134,14 @@ class Statement:
                 target = fields if name == "fields" else params
                 variables = frozenset({"row"}) if name == "fields" else frozenset({"form"})
                 bad = not _expressions(value, sub, ctx, target, variables) or bad
+            elif name == "optional":
+                if isinstance(value, YScalar) and isinstance(value.value, bool):
+                    optional = value.value
+                else:
+                    ctx.report(value.mark, sub, f"expected true or false, got {describe(value)}")
+                    bad = True
             else:
-                ctx.report(key.mark, sub, "unknown key (expected sql, fields, params)")
+                ctx.report(key.mark, sub, "unknown key (expected sql, fields, params, optional)")
                 bad = True
         if sql is None and not bad:
             ctx.report(node.mark, f"{path}.sql", "missing required key")
@@ -138,7 +153,9 @@ class Statement:
         except Exception as exc:
             ctx.report(node.mark, f"{path}.sql", f"cannot be parsed: {exc}")
             return INVALID
-        return cls(sql, MappingProxyType(fields), MappingProxyType(params), node.mark, path)
+        return cls(
+            sql, MappingProxyType(fields), MappingProxyType(params), node.mark, path, optional
+        )
 
     @classmethod
     def json_schema(cls) -> dict[str, Any]:
@@ -149,7 +166,12 @@ class Statement:
                 {"type": "string"},
                 {
                     "type": "object",
-                    "properties": {"sql": {"type": "string"}, "fields": mapping, "params": mapping},
+                    "properties": {
+                        "sql": {"type": "string"},
+                        "fields": mapping,
+                        "params": mapping,
+                        "optional": {"type": "boolean"},
+                    },
                     "required": ["sql"],
                     "additionalProperties": False,
                 },

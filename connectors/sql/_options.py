@@ -6,16 +6,38 @@ produce; both are checked when the configuration loads, with the YAML line of th
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
 from connectors.sql._declarations import Statement, is_read
-from connectors.sql._passwords import check_scheme
-from gateway.config._convert import option
+from gateway.auth.passwords import check_scheme
+from gateway.config._convert import config_fields, option, suggest
+from gateway.config.instruments import Instrument
+from gateway.config.symbols import Symbol
 from gateway.config.types import Duration, Secret
 
+_CHANNEL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+"""A channel name is an SQL identifier (LISTEN takes no bound parameter): a safe subset only."""
+
+LISTINGS: dict[str, type] = {"market_data.symbols": Symbol, "account_data.instruments": Instrument}
+"""Slots whose records become configuration entries, keyed like the YAML's."""
+
+
+def _required(cls: type) -> frozenset[str]:
+    fields = config_fields(cls)
+    return frozenset(
+        key
+        for key, f in fields.items()
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    )
+
+
 READS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "market_data.symbols": (frozenset(), _required(Symbol)),
+    "account_data.instruments": (frozenset(), _required(Instrument)),
     # slot: (parameters the SQL may use, spec fields the mapping must produce)
     "identity.user": (frozenset({"login"}), frozenset({"password_hash"})),
     "identity.accounts": (frozenset({"login"}), frozenset({"id"})),
@@ -36,6 +58,10 @@ READS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "account_data.executions": (
         frozenset({"account_id", "login", "instrument", "max_count"}),
         frozenset({"instrument", "price", "qty", "side", "time"}),
+    ),
+    "account_data.leverage": (
+        frozenset({"account_id", "login", "instrument", "side", "order_type"}),
+        frozenset({"leverage", "min", "max", "step"}),
     ),
     "account_data.balances": (
         frozenset({"account_id", "login"}),
@@ -66,13 +92,22 @@ ORDER_PARAMS = frozenset(
         "now_ms",
     }
 )
+BRACKET_PARAMS = frozenset({"take_profit", "stop_loss", "trailing_stop_pips", "guaranteed_stop"})
 WRITES: dict[str, frozenset[str]] = {
     # slot: parameters its statements may use (plus those its own `params` compute)
-    "execution.place": ORDER_PARAMS,
-    "execution.modify": ORDER_PARAMS | {"order_id"},
+    "execution.place": ORDER_PARAMS | BRACKET_PARAMS,
+    "execution.modify": ORDER_PARAMS | BRACKET_PARAMS | {"order_id"},
     "execution.cancel": frozenset({"account_id", "login", "order_id", "now_ms"}),
     "execution.close_position": frozenset(
-        {"account_id", "login", "position_id", "amount", "now_ms"}
+        {"account_id", "login", "position_id", "amount", "now_ms", "nonce"}
+    ),
+    "execution.modify_position": BRACKET_PARAMS
+    | {"account_id", "login", "position_id", "now_ms", "nonce"},
+    "execution.set_leverage": frozenset(
+        {"account_id", "login", "instrument", "side", "order_type", "leverage", "now_ms"}
+    ),
+    "execution.reverse_position": frozenset(
+        {"account_id", "login", "position_id", "qty", "side", "now_ms", "nonce"}
     ),
 }
 """The write slots."""
@@ -87,7 +122,9 @@ class IdentityQueries:
         "active (false: refused). Parameter :login."
     )
     accounts: Statement = option(
-        doc="The login's account ids (field id; optional name, currency). Parameter :login."
+        doc="The login's accounts (field id; optional name, currency, type and profile: "
+        "accounts not listed in the YAML are served from that account profile). "
+        "Parameter :login."
     )
     groups: Statement | None = option(
         None, doc="The login's data groups (field group). Parameter :login."
@@ -104,12 +141,29 @@ class AccountQueries:
     positions: Statement | None = option(None, doc="Open positions (/positions).")
     executions: Statement | None = option(None, doc="Fills (/executions).")
     balances: Statement | None = option(None, doc="Crypto balances (/balances).")
+    leverage: Statement | None = option(
+        None,
+        doc="One row: the leverage of :instrument for :side and :order_type, and what the user "
+        "may choose (fields leverage, min, max, step; optional title) (getLeverage).",
+    )
+    instruments: Statement | None = option(
+        None,
+        doc="Tradable instruments, one row each, fields named like the YAML's instruments "
+        "keys (name, description, type, minTick…); read when the gateway starts and added to "
+        "instruments (a YAML entry of the same name wins).",
+    )
 
 
 @dataclass(frozen=True)
 class MarketQueries:
     """Market data from the broker's tables (the market_data role)."""
 
+    symbols: Statement | None = option(
+        None,
+        doc="Chart symbols, one row each, fields named like the YAML's symbols keys (symbol, "
+        "description, type, exchange-listed, session-regular…); read when the gateway starts "
+        "and added to symbols (a YAML entry of the same name wins).",
+    )
     quotes: Statement | None = option(
         None,
         doc="The latest quote of every symbol (fields symbol, bid, ask; optional time), polled "
@@ -132,6 +186,19 @@ class ExecutionStatements:
     modify: tuple[Statement, ...] = option((), doc="Statements that change a working order.")
     cancel: tuple[Statement, ...] = option(doc="Statements that cancel a working order.")
     close_position: tuple[Statement, ...] = option((), doc="Statements that close a position.")
+    modify_position: tuple[Statement, ...] = option(
+        (), doc="Statements that set a position's brackets (modifyPosition)."
+    )
+    set_leverage: tuple[Statement, ...] = option(
+        (),
+        doc="Statements that store the user's :leverage for :instrument, :side and :order_type "
+        "(setLeverage; the gateway has checked it against the leverage query's bounds).",
+    )
+    reverse_position: tuple[Statement, ...] = option(
+        (),
+        doc="Statements that reverse a position (modifyPosition with side, where the account "
+        "offers supportNativeReversePosition): :side is the new side, :qty the position's size.",
+    )
 
 
 @dataclass(frozen=True)
@@ -147,6 +214,18 @@ class SqlOptions:
     )
     poll_interval: Duration = option(
         Duration(1.0), doc="How often change detection polls the database for the streams."
+    )
+    listen: str | None = option(
+        None,
+        doc="PostgreSQL: a LISTEN/NOTIFY channel the broker's triggers notify on every change "
+        "of orders, positions or balances (payload: the account id, or empty for any). The "
+        "trading streams then re-read at once; poll_interval remains the fallback. Other "
+        "databases poll only.",
+        check=lambda v: (
+            None
+            if _CHANNEL.match(v)
+            else "must be a name of letters, digits and _ (at most 63, not starting with a digit)"
+        ),
     )
     identity: IdentityQueries | None = option(None, doc="The identity role.")
     account_data: AccountQueries | None = option(None, doc="The account_data role.")
@@ -183,6 +262,14 @@ class SqlOptions:
                 missing = sorted(required - set(statement.fields))
                 if statement.fields and missing:
                     yield f"{where}.fields", f"missing the spec field(s) {', '.join(missing)}"
+                if slot in LISTINGS:
+                    keys = config_fields(LISTINGS[slot])
+                    for name in statement.fields:
+                        if name not in keys:
+                            yield (
+                                f"{where}.fields.{name}",
+                                f"not a key of {slot.split('.')[1]}{suggest(name, keys)}",
+                            )
             else:
                 allowed = WRITES[slot] | frozenset(statement.params)
                 if is_read(statement.sql) and slot != "execution.place":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,20 +21,26 @@ import sqlalchemy.event
 import sqlalchemy.exc
 from sqlalchemy.engine import Connection, Engine
 
-from connectors.sql import _passwords
+from connectors.sql import _listen
 from connectors.sql._declarations import Statement
 from connectors.sql._expressions import ExpressionError
 from connectors.sql._options import READS, SqlOptions
+from gateway.auth import passwords as _passwords
 from gateway.errors import ApiError
-from gateway.plugins.records import Bar, Principal, Quote
+from gateway.plugins.records import AccountListing, Bar, Listing, Principal, Quote
 from gateway.plugins.roles import ConnectorContext, Role, TickSink
 from gateway.store.database import anchor_sqlite_url, engine_options
+from gateway.trading.events import Changes
 from gateway.trading.mapped import unix_seconds
 
 log = logging.getLogger("gateway.connectors.sql")
 
 MAX_ROWS = 5000
 """The most rows one read returns (a runaway query must not exhaust a worker)."""
+
+
+MAX_LISTED = 50_000
+"""The most symbols or instruments one listing reads."""
 
 
 class SqlError(Exception):
@@ -49,10 +56,25 @@ _READ_ONLY_SESSION = {
 }
 
 
+def _read_only_url(url: str) -> sa.URL:
+    """SQLite files opened read-only (``mode=ro``): a missing file is an error, not created."""
+    parsed = sa.engine.make_url(url)
+    database = parsed.database
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not database
+        or database == ":memory:"
+        or database.startswith("file:")
+    ):
+        return parsed
+    uri = "file:" + urllib.parse.quote(database)
+    return parsed.set(database=uri).update_query_dict({"mode": "ro", "uri": "true"})
+
+
 def _read_only_engine(url: str) -> Engine:
     # Not the store's create_engine: that one switches SQLite to WAL, and the broker's database
     # is the broker's to configure.
-    engine = sa.create_engine(url, **engine_options(url))
+    engine = sa.create_engine(_read_only_url(url), **engine_options(url))
     statement = _READ_ONLY_SESSION.get(engine.dialect.name)
     if statement is None:
         raise SqlError(f"{engine.dialect.name}: no read-only session known for this database")
@@ -96,6 +118,10 @@ class SqlConnector:
         self._sinks: tuple[TickSink, ...] = ()
         self._stopping = threading.Event()
         self._poller: threading.Thread | None = None
+        self._listener: threading.Thread | None = None
+        self.changes = Changes()
+        """Bumped per account by the database's notifications (``listen``); mapped mode's
+        streams wait on it."""
 
     # Lifecycle --------------------------------------------------------------------------------
 
@@ -121,28 +147,57 @@ class SqlConnector:
             return self._writer
 
     def start(self) -> None:
-        """Start polling the quotes when they are declared; the pools open on first use."""
+        """Start polling the quotes and listening for changes, as declared.
+
+        The pools open on first use.
+        """
         market = self.options.market_data
-        if market is None or market.quotes is None:
-            return
         with self._lock:
-            if self._poller is not None and self._poller.is_alive():
+            running = [t for t in (self._poller, self._listener) if t is not None]
+            if any(t.is_alive() for t in running):
                 return
             self._stopping = stopping = threading.Event()
-            self._poller = threading.Thread(
-                target=self._poll_quotes,
-                args=(market.quotes, stopping),
-                name=f"sql:{self.name}:quotes",
+            if market is not None and market.quotes is not None:
+                self._poller = threading.Thread(
+                    target=self._poll_quotes,
+                    args=(market.quotes, stopping),
+                    name=f"sql:{self.name}:quotes",
+                    daemon=True,
+                )
+                self._poller.start()
+        channel = self.options.listen
+        if channel is not None and self._can_listen():
+            self._listener = threading.Thread(
+                target=_listen.listen,
+                args=(self.writer, channel, self.changes, stopping, self.name),
+                name=f"sql:{self.name}:listen",
                 daemon=True,
             )
-            self._poller.start()
+            self._listener.start()
+
+    def _can_listen(self) -> bool:
+        url = sa.engine.make_url(self.url)
+        if url.get_backend_name() == "postgresql" and url.get_driver_name() == "psycopg":
+            return True
+        # The same YAML serves SQLite and MariaDB copies of a PostgreSQL database: polling it is.
+        log.warning(
+            "connectors.%s.listen: LISTEN/NOTIFY needs PostgreSQL with the psycopg driver "
+            "(this is %s+%s); the streams poll every %s s",
+            self.name,
+            url.get_backend_name(),
+            url.get_driver_name(),
+            f"{self.options.poll_interval.seconds:g}",
+        )
+        return False
 
     def stop(self) -> None:
-        """Stop polling and close the pools."""
+        """Stop polling and listening, and close the pools."""
         self._stopping.set()
-        poller, self._poller = self._poller, None
-        if poller is not None and poller is not threading.current_thread():
-            poller.join(timeout=5)
+        threads = (self._poller, self._listener)
+        self._poller = self._listener = None
+        for thread in threads:
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(timeout=5)
         with self._lock:
             for engine in (self._engine, self._writer):
                 if engine is not None:
@@ -160,13 +215,15 @@ class SqlConnector:
             finally:
                 conn.rollback()  # reads only: nothing to keep
 
-    def read(self, statement: Statement, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def read(
+        self, statement: Statement, params: Mapping[str, Any], limit: int = MAX_ROWS
+    ) -> list[dict[str, Any]]:
         """Run a declared read with the parameters it uses; its rows, mapped to spec fields."""
         bound = {name: params.get(name) for name in statement.bind_names}
         try:
             with self._read_only() as conn:
                 result = conn.execute(statement.text, bound)
-                rows = [dict(row) for row in result.mappings().fetchmany(MAX_ROWS)]
+                rows = [dict(row) for row in result.mappings().fetchmany(limit)]
         except sqlalchemy.exc.SQLAlchemyError as exc:
             # The driver's message can quote data: it goes to the log, never to the caller.
             log.error("%s failed: %s", statement.where(), _first_line(exc))
@@ -218,11 +275,21 @@ class SqlConnector:
         users = self.read(identity.user, {"login": login})
         if not users or not _truthy(users[0].get("active", True)):
             return None
-        accounts = [str(r["id"]) for r in self.read(identity.accounts, {"login": login})]
+        listings: dict[str, AccountListing] = {}
+        for row in self.read(identity.accounts, {"login": login}):
+            if row.get("id") is None:
+                continue
+            listing = AccountListing(
+                _id_text(row["id"]),
+                **{k: str(row[k]) for k in ("name", "currency", "type", "profile") if row.get(k)},
+            )
+            listings.setdefault(listing.id, listing)
         groups: list[str] = []
         if identity.groups is not None:
             groups = [str(r["group"]) for r in self.read(identity.groups, {"login": login})]
-        return Principal(login, tuple(dict.fromkeys(accounts)), tuple(dict.fromkeys(groups)))
+        return Principal(
+            login, tuple(listings), tuple(dict.fromkeys(groups)), tuple(listings.values())
+        )
 
     # The account_data role --------------------------------------------------------------------
 
@@ -242,6 +309,33 @@ class SqlConnector:
         if statement is None:
             raise ApiError("not_supported", feature=entity)
         return self.read(statement, {**params, "account_id": account_id})
+
+    def listed(self, kind: str) -> Listing | None:
+        """The broker's ``symbols`` or ``instruments`` as configuration records.
+
+        None when their query is not declared. Read once when a gateway is built; the gateway
+        converts and checks each record as it does the YAML's entries. A row whose mapping
+        fails is left out and reported.
+        """
+        slot = _LISTED.get(kind)
+        group = getattr(self.options, slot[0], None) if slot else None
+        statement: Statement | None = getattr(group, slot[1], None) if slot and group else None
+        if statement is None:
+            return None
+        try:
+            with self._read_only() as conn:
+                result = conn.execute(statement.text, {})
+                rows = [dict(row) for row in result.mappings().fetchmany(MAX_LISTED)]
+        except sqlalchemy.exc.SQLAlchemyError as exc:
+            raise SqlError(f"{statement.where()}: {_first_line(exc)}") from None
+        records: list[tuple[int, dict[str, Any]]] = []
+        problems: list[str] = []
+        for i, row in enumerate(rows, start=1):
+            try:
+                records.append((i, statement.map_row(row)))
+            except ExpressionError as exc:
+                problems.append(f"{statement.where()}: row {i}: {exc}")
+        return Listing(tuple(records), statement.where(), tuple(problems))
 
     # The market_data role ---------------------------------------------------------------------
 
@@ -331,16 +425,22 @@ class SqlConnector:
                         last = statement.map_row(dict(row)) if row is not None else None
                         if last and last.get("error"):
                             raise _Refused(str(last["error"])[:200])
-                    elif result.rowcount == 0 and action != "place":
+                    elif (
+                        result.rowcount == 0
+                        and statement.keyword in _GUARDED
+                        and not statement.optional
+                    ):
                         raise _Refused("the order is no longer working")
         except _Refused as refused:
             raise ApiError("rejected", reason=refused.reason) from None
-        except sqlalchemy.exc.IntegrityError as exc:
-            log.warning("%s refused by the database: %s", action, _first_line(exc))
-            raise ApiError("rejected", reason="the broker's system refused it") from None
+        except sqlalchemy.exc.DBAPIError as exc:
+            reason = _raised_by_procedure(exc)
+            if reason is None:
+                raise self._failed(action, exc) from None
+            log.info("connectors.%s: %s refused by the database: %s", self.name, action, reason)
+            raise ApiError("rejected", reason=reason) from None
         except sqlalchemy.exc.SQLAlchemyError as exc:
-            log.error("connectors.%s: %s failed: %s", self.name, action, _first_line(exc))
-            raise ApiError("unavailable") from None
+            raise self._failed(action, exc) from None
         except ExpressionError as exc:
             log.error("connectors.%s: %s: %s", self.name, action, exc)
             raise ApiError("unavailable") from None
@@ -351,6 +451,13 @@ class SqlConnector:
             raise ApiError("unavailable")
         new_id = last["id"]
         return str(int(new_id) if isinstance(new_id, float) and new_id.is_integer() else new_id)
+
+    def _failed(self, action: str, exc: sqlalchemy.exc.SQLAlchemyError) -> ApiError:
+        if isinstance(exc, sqlalchemy.exc.IntegrityError):
+            log.warning("%s refused by the database: %s", action, _first_line(exc))
+            return ApiError("rejected", reason="the broker's system refused it")
+        log.error("connectors.%s: %s failed: %s", self.name, action, _first_line(exc))
+        return ApiError("unavailable")
 
     @staticmethod
     def _bound(statement: Statement, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -415,7 +522,12 @@ _COMMANDS = {
     "modify": "modifying orders",
     "cancel": "cancelling orders",
     "close_position": "closing positions",
+    "modify_position": "brackets on positions",
+    "reverse_position": "reversing a position",
+    "set_leverage": "setting the leverage",
 }
+
+_LISTED = {"symbols": ("market_data", "symbols"), "instruments": ("account_data", "instruments")}
 
 _CHECK_VALUES: dict[str, Any] = {"max_count": 1, "since": 0, "before": 0, "start": 0, "end": 0}
 
@@ -426,7 +538,42 @@ _SLOTS = {
     "positions": "positions",
     "executions": "executions",
     "balances": "balances",
+    "leverage": "leverage",
 }
+
+
+# Statements whose "no row changed" means the order was no longer in the state they expected.
+# A CALL's row count is whatever the procedure's last statement did: procedures say no with an
+# error row or by raising (below).
+_GUARDED = frozenset({"update", "delete"})
+
+# How a stored procedure refuses on purpose, as opposed to failing: PostgreSQL's RAISE EXCEPTION
+# (SQLSTATE P0001, raise_exception), MySQL/MariaDB's SIGNAL SQLSTATE '45000' (error 1644).
+_PROCEDURE_STATES = frozenset({"P0001", "45000"})
+_PROCEDURE_ERRNO = 1644
+
+
+def _raised_by_procedure(exc: sqlalchemy.exc.DBAPIError) -> str | None:
+    """The message a procedure raised to refuse the command; None for other failures."""
+    orig = exc.orig
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    args: tuple[Any, ...] = tuple(getattr(orig, "args", ()))
+    if len(args) >= 2 and args[0] == _PROCEDURE_ERRNO:  # MySQL drivers: (errno, message)
+        message = str(args[1])
+    elif state in _PROCEDURE_STATES:
+        diag = getattr(orig, "diag", None)
+        message = getattr(diag, "message_primary", None) or str(orig)
+    else:
+        return None
+    text = " ".join(str(message).split())
+    return text[:200] or "refused"
+
+
+def _id_text(value: Any) -> str:
+    """An id column as text: integers (also as floats or decimals) without a fraction."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _truthy(value: Any) -> bool:

@@ -4,8 +4,9 @@ This plays the broker's own order management, which the gateway never sees: in m
 gateway writes new orders into the broker's tables and reads back whatever the broker's systems
 made of them. ``set_quote`` moves a symbol's quote; ``match`` fills every working order the
 quote reaches, whole, at the ask (buys) or the bid (sells), with the fills, the position (by
-average cost, as ``broker_db.positions_from_fills``) and the balance (realized P&L less
-commission) in one transaction. As a script it matches once::
+average cost, as ``broker_db.positions_from_fills``), the balance (realized P&L less
+commission) and the brackets (activated by their order's fill, one cancelling the other) in one
+transaction. As a script it matches once::
 
     python examples/sql-broker/back_office.py [URL]
 """
@@ -52,22 +53,27 @@ def _price(order: Any, bid: float, ask: float) -> float | None:
     return px if triggered and within else None
 
 
+MAX_ROUNDS = 20
+"""Fills per match: a fill can activate brackets the same quotes reach at once."""
+
+
 def match(url: str, now_ms: int | None = None) -> int:
-    """Fill every working order the current quotes reach; returns how many were filled."""
+    """Fill every working order the current quotes reach; returns how many were filled.
+
+    A filled order's brackets become working orders of the position it opened; a filled
+    bracket cancels its sibling (one cancels the other); a position closed to nothing cancels
+    its brackets. Each fill re-reads the working orders, since it may have changed them.
+    """
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     engine = sa.create_engine(url)
     filled = 0
     try:
         with engine.begin() as conn:
             quotes = {q.sym: q for q in conn.execute(sa.select(db.quotes))}
-            working = conn.execute(
-                sa.select(db.orders).where(db.orders.c.st.in_(("N", "P"))).order_by("ord_id")
-            ).all()
-            for order in working:
-                quote = quotes.get(order.sym)
-                px = _price(order, quote.bid, quote.ask) if quote is not None else None
-                if px is None:
-                    continue
+            for _ in range(MAX_ROUNDS):
+                order, px = _next_fill(conn, quotes)
+                if order is None or px is None:
+                    break
                 _fill(conn, order, px, now_ms)
                 filled += 1
     finally:
@@ -75,11 +81,57 @@ def match(url: str, now_ms: int | None = None) -> int:
     return filled
 
 
+def _next_fill(conn: sa.Connection, quotes: dict[str, Any]) -> tuple[Any, float | None]:
+    working = conn.execute(
+        sa.select(db.orders).where(db.orders.c.st.in_(("N", "P"))).order_by("ord_id")
+    ).all()
+    for order in working:
+        quote = quotes.get(order.sym)
+        px = _price(order, quote.bid, quote.ask) if quote is not None else None
+        if px is not None:
+            return order, px
+    return None, None
+
+
+def _brackets(
+    conn: sa.Connection, now_ms: int, order: Any, pos_id: int, net: float, prior: float
+) -> None:
+    """What a fill means for brackets: activate the order's, end its sibling, follow the size."""
+    orders = db.orders.c
+    live = orders.st.in_(("N", "P", "I"))
+    if order.parent_id is not None:  # a bracket filled: the other one goes
+        conn.execute(
+            db.orders.update()
+            .where(
+                orders.parent_id == order.parent_id,
+                orders.parent_kind == order.parent_kind,
+                orders.ord_id != order.ord_id,
+                live,
+            )
+            .values(st="C", updated_at=now_ms)
+        )
+    # The order's own brackets now protect the position it opened, for what it filled.
+    conn.execute(
+        db.orders.update()
+        .where(orders.parent_id == order.ord_id, orders.parent_kind == "O", orders.st == "I")
+        .values(st="N", parent_id=pos_id, parent_kind="P", qty=order.qty, updated_at=now_ms)
+    )
+    protecting = (orders.parent_id == pos_id, orders.parent_kind == "P", live)
+    if net == 0 or net * prior < 0:  # closed or reversed: nothing left they could protect
+        conn.execute(db.orders.update().where(*protecting).values(st="C", updated_at=now_ms))
+    else:  # a bracket never protects more than the position holds
+        conn.execute(
+            db.orders.update()
+            .where(*protecting, orders.qty > abs(net))
+            .values(qty=abs(net), updated_at=now_ms)
+        )
+
+
 def _fill(conn: sa.Connection, order: Any, px: float, now_ms: int) -> None:
     qty = order.qty - (order.filled_qty or 0)
     commission = round(max(db.MIN_COMMISSION, qty * db.COMMISSION_PER_UNIT.get(order.sym, 0)), 2)
     key = (order.acct_no, order.sym)
-    before = _realized(conn, key)
+    prior, _, before = _position(conn, key)
     conn.execute(
         db.fills.insert().values(
             ord_id=order.ord_id,
@@ -98,17 +150,25 @@ def _fill(conn: sa.Connection, order: Any, px: float, now_ms: int) -> None:
         .values(st="F", filled_qty=order.qty, avg_px=px, updated_at=now_ms)
     )
     net, avg, after = _position(conn, key)
+    # A position opens again when it was flat or the fill turned it over.
+    opened = {"opened_at": now_ms} if prior == 0 or net * prior < 0 else {}
     updated = conn.execute(
         db.positions.update()
         .where(db.positions.c.acct_no == order.acct_no, db.positions.c.sym == order.sym)
-        .values(net_qty=net, avg_px=avg)
+        .values(net_qty=net, avg_px=avg, **opened)
     ).rowcount
     if not updated:
         conn.execute(
             db.positions.insert().values(
-                acct_no=order.acct_no, sym=order.sym, net_qty=net, avg_px=avg
+                acct_no=order.acct_no, sym=order.sym, net_qty=net, avg_px=avg, opened_at=now_ms
             )
         )
+    pos_id = conn.execute(
+        sa.select(db.positions.c.pos_id).where(
+            db.positions.c.acct_no == order.acct_no, db.positions.c.sym == order.sym
+        )
+    ).scalar_one()
+    _brackets(conn, now_ms, order, pos_id, net, prior)
     conn.execute(
         db.trading_accounts.update()
         .where(db.trading_accounts.c.acct_no == order.acct_no)
@@ -126,10 +186,6 @@ def _fills(conn: sa.Connection, key: tuple[str, str]) -> list[dict[str, Any]]:
 def _position(conn: sa.Connection, key: tuple[str, str]) -> tuple[float, float, float]:
     net, avg, realized = db.positions_from_fills(_fills(conn, key)).get(key, (0.0, 0.0, 0.0))
     return round(net, 8), round(avg, 8), realized
-
-
-def _realized(conn: sa.Connection, key: tuple[str, str]) -> float:
-    return _position(conn, key)[2]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

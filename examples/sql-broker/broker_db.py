@@ -67,6 +67,12 @@ trading_accounts = sa.Table(
     sa.Column("ccy", sa.CHAR(3), nullable=False),
     sa.Column("balance", MONEY, nullable=False),
     sa.Column("status", sa.CHAR(1), nullable=False, comment="A active, S suspended"),
+    sa.Column(
+        "book",
+        sa.CHAR(1),
+        nullable=False,
+        comment="M margin: positions by symbol; N netting: the same, shown net and individually",
+    ),
 )
 
 client_groups = sa.Table(
@@ -128,11 +134,17 @@ orders = sa.Table(
     sa.Column("lmt_px", PRICE, nullable=True),
     sa.Column("stp_px", PRICE, nullable=True),
     sa.Column("tif", sa.String(3), nullable=False, comment="DAY or GTC"),
-    sa.Column("st", sa.CHAR(1), nullable=False, comment="N new/working, P partial, F filled, C, R"),
+    sa.Column(
+        "st", sa.CHAR(1), nullable=False, comment="N new/working, P partial, F filled, C, R, I"
+    ),
     sa.Column("filled_qty", PRICE, nullable=False),
     sa.Column("avg_px", PRICE, nullable=True),
     sa.Column("reject_reason", sa.String(255), nullable=True),
     sa.Column("client_ref", sa.String(64), nullable=True, comment="idempotency key"),
+    # Brackets (take-profit, stop-loss) hang off an order until it fills (kind O, status I
+    # inactive), then off the position it opened (kind P, working).
+    sa.Column("parent_id", sa.Integer, nullable=True, comment="order or position protected"),
+    sa.Column("parent_kind", sa.CHAR(1), nullable=True, comment="O order, P position"),
     sa.Column("created_at", sa.BigInteger, nullable=False, comment="unix ms"),
     sa.Column("updated_at", sa.BigInteger, nullable=False, comment="unix ms"),
     sa.UniqueConstraint("acct_no", "client_ref", name="uq_orders_acct_client_ref"),
@@ -160,7 +172,19 @@ positions = sa.Table(
     sa.Column("sym", sa.String(16), sa.ForeignKey("symbols.sym"), nullable=False),
     sa.Column("net_qty", PRICE, nullable=False, comment="signed: + long, - short"),
     sa.Column("avg_px", PRICE, nullable=False),
+    sa.Column("opened_at", sa.BigInteger, nullable=False, comment="unix ms: opened from flat"),
     sa.UniqueConstraint("acct_no", "sym", name="uq_positions_acct_sym"),
+)
+
+account_leverage = sa.Table(
+    "account_leverage",
+    metadata,
+    sa.Column(
+        "acct_no", sa.String(16), sa.ForeignKey("trading_accounts.acct_no"), primary_key=True
+    ),
+    sa.Column("sym", sa.String(16), sa.ForeignKey("symbols.sym"), primary_key=True),
+    sa.Column("leverage", PRICE, nullable=False, comment="chosen by the client; default 1/margin"),
+    sa.Column("updated_at", sa.BigInteger, nullable=False, comment="unix ms"),
 )
 
 audit_log = sa.Table(
@@ -371,6 +395,20 @@ def positions_from_fills(fill_rows: Iterable[dict[str, Any]]) -> dict[tuple[str,
     return book
 
 
+def opened_at(fill_rows: Iterable[dict[str, Any]]) -> dict[tuple[str, str], int]:
+    """When each (account, symbol) position last opened: from flat, or by crossing zero."""
+    net: dict[tuple[str, str], float] = {}
+    opened: dict[tuple[str, str], int] = {}
+    for f in sorted(fill_rows, key=lambda r: r["ts"]):
+        key = (f["acct_no"], f["sym"])
+        before = net.get(key, 0.0)
+        after = before + (f["qty"] if f["side"] == "B" else -f["qty"])
+        if before == 0 or before * after < 0:
+            opened[key] = f["ts"]
+        net[key] = after
+    return opened
+
+
 def build_rows(now_ms: int) -> dict[str, list[dict[str, Any]]]:
     """Every seeded row per table name, in insertion order (autoincrement ids count from 1)."""
     rng = random.Random(RANDOM_SEED)  # noqa: S311 - synthetic prices, not secrets
@@ -561,8 +599,15 @@ def build_rows(now_ms: int) -> dict[str, list[dict[str, Any]]]:
     rows["orders"] = book.orders
     rows["fills"] = book.fills
     book_positions = positions_from_fills(book.fills)
+    opened = opened_at(book.fills)
     rows["positions"] = [
-        {"acct_no": acct, "sym": sym, "net_qty": net, "avg_px": round(avg, 8)}
+        {
+            "acct_no": acct,
+            "sym": sym,
+            "net_qty": net,
+            "avg_px": round(avg, 8),
+            "opened_at": opened[acct, sym],
+        }
         for (acct, sym), (net, avg, _) in book_positions.items()
         if net != 0
     ]
@@ -579,14 +624,16 @@ def build_rows(now_ms: int) -> dict[str, list[dict[str, Any]]]:
             "ccy": ccy,
             "balance": round(balances[acct], 2),
             "status": status,
+            "book": book_kind,
         }
-        for acct, client, title, ccy, status in (
-            ("AC-10001", alice, "Alice (USD)", "USD", "A"),
-            ("AC-10002", alice, "Alice (EUR)", "EUR", "A"),
-            ("AC-20001", bob, "Bob (USD)", "USD", "A"),
-            ("AC-30001", carol, "Carol (USD)", "USD", "S"),
+        for acct, client, title, ccy, status, book_kind in (
+            ("AC-10001", alice, "Alice (USD)", "USD", "A", "M"),
+            ("AC-10002", alice, "Alice (EUR)", "EUR", "A", "N"),
+            ("AC-20001", bob, "Bob (USD)", "USD", "A", "M"),
+            ("AC-30001", carol, "Carol (USD)", "USD", "S", "M"),
         )
     ]
+    rows["account_leverage"] = []  # every client starts at the default leverage
     rows["audit_log"] = [{"at": now_ms, "what": "seeded the demo broker database"}]
     return rows
 
@@ -601,6 +648,7 @@ SEED_ORDER = (
     "orders",
     "fills",
     "positions",
+    "account_leverage",
     "audit_log",
 )
 """Tables in foreign-key order (every key's target before it)."""
@@ -608,12 +656,50 @@ NUMBERED = frozenset({"clients", "orders", "fills", "positions", "audit_log"})
 """Tables whose autoincrement ids the seed relies on (the rows refer to them as 1, 2, ...)."""
 
 
+NOTIFY_CHANNEL = "broker_changes"
+"""PostgreSQL: the channel the triggers below notify (gateway.yaml's ``listen``)."""
+
+NOTIFIED = ("trading_accounts", "orders", "fills", "positions", "account_leverage")
+"""The tables whose changes TradingView's trading streams show."""
+
+# PostgreSQL only: every change of an account's rows notifies the channel with the account
+# number, so the gateway's streams of that account re-read at once instead of at the next poll.
+# Notifications are sent when the changing transaction commits, and only then.
+_NOTIFY_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION broker_notify_change() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        PERFORM pg_notify('{NOTIFY_CHANNEL}', OLD.acct_no);
+    ELSE
+        PERFORM pg_notify('{NOTIFY_CHANNEL}', NEW.acct_no);
+    END IF;
+    RETURN NULL;
+END
+$$ LANGUAGE plpgsql
+"""
+
+
+def _notify_triggers(connection: sa.Connection) -> None:
+    connection.exec_driver_sql(_NOTIFY_FUNCTION)
+    for table in NOTIFIED:
+        connection.exec_driver_sql(
+            f"CREATE TRIGGER {table}_notify AFTER INSERT OR UPDATE OR DELETE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION broker_notify_change()"
+        )
+
+
 def create(url: str) -> None:
-    """Drop every table of ``metadata`` at ``url`` (if present) and create them empty."""
+    """Drop every table of ``metadata`` at ``url`` (if present) and create them empty.
+
+    On PostgreSQL, also the triggers that notify ``NOTIFY_CHANNEL`` of every change.
+    """
     engine = sa.create_engine(url)
     try:
         metadata.drop_all(engine)
         metadata.create_all(engine)
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as connection:
+                _notify_triggers(connection)
     finally:
         engine.dispose()
 
@@ -635,7 +721,8 @@ def seed(url: str, now_ms: int | None = None) -> dict[str, int]:
             for name in SEED_ORDER:
                 table = metadata.tables[name]
                 if name not in NUMBERED:
-                    connection.execute(table.insert(), rows[name])
+                    if rows[name]:
+                        connection.execute(table.insert(), rows[name])
                     continue
                 # One by one, checking that each id is the one the row was numbered with.
                 for number, row in enumerate(rows[name], start=1):

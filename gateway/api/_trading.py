@@ -13,6 +13,7 @@ from gateway.errors import ApiError
 from gateway.http.forms import Form, read_form
 from gateway.services import Services
 from gateway.trading.accounting import Snapshot
+from gateway.trading.journal import Journal
 from gateway.trading.ledger import load_fields
 from gateway.trading.mapped import MappedTrading
 from gateway.trading.model import Execution, Order, Position
@@ -29,6 +30,13 @@ def mapped_account(
     if flag is not None and not getattr(account.flags, flag):
         raise ApiError("not_supported", feature=_FEATURES.get(flag, flag))
     return services.mapped, account, req.context.principal.login
+
+
+def transaction(journal: Journal | None, account: Account, kind: str) -> dict[str, str] | None:
+    """A transaction id for the answer, where the account tracks latency (spec §4.7)."""
+    if journal is None or not account.flags.support_track_latency:
+        return None
+    return {"transactionId": journal.new_transaction(account.id, kind)}
 
 
 def day_start(now: float) -> float:

@@ -13,9 +13,10 @@ from gateway.errors import ApiError
 from gateway.http.forms import Form
 from gateway.http.render import ok
 from gateway.services import Services
-from gateway.trading.accounting import Snapshot, chosen_leverage
+from gateway.trading.accounting import LeverageBounds, Snapshot, chosen_leverage
+from gateway.trading.journal import Journal
 from gateway.trading.setup import TradingRuntime
-from gateway.trading.validation import choice, number, positive
+from gateway.trading.validation import Validator, choice, number, positive
 
 
 def snapshot(runtime: TradingRuntime, account: Account) -> Snapshot:
@@ -110,21 +111,20 @@ class BalancesResource:
         ok(resp, out)
 
 
-def _leverage_form(runtime: TradingRuntime, account: Account, form: Form) -> tuple[str, str]:
+def _leverage_form(validator: Validator, account: Account, form: Form) -> tuple[str, str, str]:
     name = form.get("instrument") or ""
     if not name:
         raise ApiError("missing_field", field="instrument")
-    runtime.validator.instrument(account, name)
+    validator.instrument(account, name)
     side = choice(form, "side", ("buy", "sell"))
-    choice(form, "orderType", ("market", "stop", "limit", "stoplimit"))
-    assert side is not None
-    return name, side
+    order_type = choice(form, "orderType", ("market", "stop", "limit", "stoplimit"))
+    assert side is not None and order_type is not None
+    return name, side, order_type
 
 
-def _bounded(runtime: TradingRuntime, instrument: str, form: Form) -> tuple[float, str | None]:
+def _bounded(b: LeverageBounds, form: Form) -> tuple[float, str | None]:
     value = positive(form, "leverage", required=True)
     assert value is not None
-    b = runtime.accounting.bounds[instrument]
     steps = (value - b.min) / b.step
     if value < b.min - 1e-9 or value > b.max + 1e-9 or abs(steps - round(steps)) > 1e-9:
         return value, f"{b.min:g}|{b.max:g}|{b.step:g}"
@@ -132,7 +132,11 @@ def _bounded(runtime: TradingRuntime, instrument: str, form: Form) -> tuple[floa
 
 
 class LeverageResource:
-    """``POST /accounts/{accountId}/getLeverage``, ``setLeverage`` and ``previewLeverage``."""
+    """``POST /accounts/{accountId}/getLeverage``, ``setLeverage`` and ``previewLeverage``.
+
+    In mapped mode the broker's leverage query gives the value and its bounds, and its
+    ``set_leverage`` statements store the user's choice; the checks are the same.
+    """
 
     auth: ClassVar[str | None] = "trading"
 
@@ -142,22 +146,55 @@ class LeverageResource:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, account_id: str) -> None:
         """Leverage (spec operations ``getLeverage``, ``setLeverage``, ``previewLeverage``)."""
+        if mapped := mapped_account(self._s, req, account_id, "support_leverage"):
+            source, account, login = mapped
+            form = form_of(self._s, req)
+            choice_ = _leverage_form(source.checker(), account, form)
+            instrument, side, order_type = choice_
+            current = source.leverage(account.id, login, instrument, side, order_type)
+            bounds = LeverageBounds(
+                current["min"], current["max"], current["step"], current["leverage"]
+            )
+            if self._answered(req, resp, form, instrument, current["leverage"], bounds):
+                return
+            value, _ = _bounded(bounds, form)
+            source.set_leverage(account, login, choice_, value)
+            ok(resp, {"leverage": value})
+            return
         runtime, account = trading_account(self._s, req, account_id, "support_leverage")
         form = form_of(self._s, req)
-        instrument, side = _leverage_form(runtime, account, form)
+        instrument, side, _ = _leverage_form(runtime.validator, account, form)
         bounds = runtime.accounting.bounds[instrument]
+        with runtime.ledger.read(account.id) as tx:
+            chosen = chosen_leverage(tx.conn, account.id)
+        leverage = runtime.accounting.leverage(chosen, instrument, side)
+        if self._answered(req, resp, form, instrument, leverage, bounds):
+            return
+        value, _ = _bounded(bounds, form)
+        runtime.journal.set_leverage(account.id, instrument, side, value)
+        runtime.changes.touch(account.id)  # margin, and so /state, changed
+        ok(resp, {"leverage": value})
+
+    def _answered(
+        self,
+        req: falcon.Request,
+        resp: falcon.Response,
+        form: Form,
+        instrument: str,
+        leverage: float,
+        bounds: LeverageBounds,
+    ) -> bool:
+        """Answer get and preview, refuse a value out of bounds; False when it is to be set."""
         if self._action == "get":
-            with runtime.ledger.read(account.id) as tx:
-                chosen = chosen_leverage(tx.conn, account.id)
             ok(resp, {
                 "title": f"{instrument} leverage",
-                "leverage": runtime.accounting.leverage(chosen, instrument, side),
+                "leverage": leverage,
                 "min": bounds.min,
                 "max": bounds.max,
                 "step": bounds.step,
             })  # fmt: skip
-            return
-        value, problem = _bounded(runtime, instrument, form)
+            return True
+        value, problem = _bounded(bounds, form)
         if self._action == "preview":
             if problem:
                 low, high, step = problem.split("|")
@@ -167,20 +204,18 @@ class LeverageResource:
                     {"leverage": f"{value:g}", "min": low, "max": high, "step": step},
                 )
                 ok(resp, {"errors": [text]})
-                return
+                return True
             margin = 100.0 / value
             infos = [f"Margin: {margin:.4g}% of the position's value"]
             data: dict[str, Any] = {"infos": infos}
             if value >= bounds.max and bounds.max > 1:
                 data["warnings"] = ["The highest leverage also multiplies losses."]
             ok(resp, data)
-            return
+            return True
         if problem:
             low, high, step = problem.split("|")
             raise ApiError("leverage_range", leverage=f"{value:g}", min=low, max=high, step=step)
-        runtime.journal.set_leverage(account.id, instrument, side, value)
-        runtime.changes.touch(account.id)  # margin, and so /state, changed
-        ok(resp, {"leverage": value})
+        return False
 
 
 _TRANSACTION_TYPES = (
@@ -205,7 +240,12 @@ class TrackLatencyResource:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, account_id: str) -> None:
         """Record latency (spec operation ``trackLatency``)."""
-        runtime, account = trading_account(self._s, req, account_id, "support_track_latency")
+        journal: Journal | None
+        if mapped := mapped_account(self._s, req, account_id, "support_track_latency"):
+            account, journal = mapped[1], mapped[0].journal
+        else:
+            runtime, account = trading_account(self._s, req, account_id, "support_track_latency")
+            journal = runtime.journal
         form = form_of(self._s, req)
         transaction_id = form.get("transactionId") or ""
         if not transaction_id:
@@ -227,6 +267,6 @@ class TrackLatencyResource:
         }
         start = number(form, "roundTripStartTime")
         values["round_trip_start_ms"] = int(start) if start is not None else None
-        if not runtime.journal.report_latency(account.id, transaction_id, **values):
+        if journal is None or not journal.report_latency(account.id, transaction_id, **values):
             raise ApiError("unknown_transaction", transaction=transaction_id)
         ok(resp)

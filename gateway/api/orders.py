@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import falcon
@@ -14,14 +15,16 @@ from gateway.api._trading import (
     mapped_account,
     order_wire,
     trading_account,
+    transaction,
 )
 from gateway.config.accounts import Account
 from gateway.errors import ApiError
 from gateway.http.forms import Form
 from gateway.http.render import locale_of, ok
 from gateway.services import Services
-from gateway.trading.journal import fingerprint
+from gateway.trading.journal import Journal, fingerprint
 from gateway.trading.model import Order, OrderSpec
+from gateway.trading.money import Prices
 from gateway.trading.setup import TradingRuntime
 
 _MAX_COUNT = 1000
@@ -52,20 +55,15 @@ def current_orders(runtime: TradingRuntime, account: Account) -> list[Order]:
     ]
 
 
-def _transaction(runtime: TradingRuntime, account: Account, kind: str) -> dict[str, str] | None:
-    if not account.flags.support_track_latency:
-        return None
-    return {"transactionId": runtime.journal.new_transaction(account.id, kind)}
-
-
 def _check_confirm(
-    runtime: TradingRuntime, account: Account, req: falcon.Request, form: Form
+    journal: Journal | None, account: Account, req: falcon.Request, form: Form
 ) -> None:
     confirm_id = req.get_param("confirmId")
     if confirm_id and "\x00" in confirm_id:
         raise ApiError("invalid_field", field="confirmId", reason="contains a NUL character")
-    if confirm_id and not runtime.journal.use_preview(
-        account.id, confirm_id, fingerprint(account.id, form)
+    if confirm_id and not (
+        journal is not None
+        and journal.use_preview(account.id, confirm_id, fingerprint(account.id, form))
     ):
         raise ApiError("preview_expired")
 
@@ -103,17 +101,20 @@ class OrdersResource:
         if mapped := mapped_account(self._s, req, account_id):
             source, account, login = mapped
             form = form_of(self._s, req)
-            order_id = source.place(account, login, form, _request_id(req))
-            ok(resp, {"orderId": order_id})
+            request_id = _request_id(req)
+            _check_confirm(source.journal, account, req, form)
+            order_id = source.place(account, login, form, request_id)
+            answer: dict[str, Any] = {"orderId": order_id}
+            ok(resp, answer | (transaction(source.journal, account, "place_order") or {}))
             return
         runtime, account = trading_account(self._s, req, account_id)
         form = form_of(self._s, req)
         request_id = _request_id(req)
         spec = runtime.validator.new_order(account, form)
-        _check_confirm(runtime, account, req, form)
+        _check_confirm(runtime.journal, account, req, form)
         order = runtime.engine.place(account, spec, request_id)
         data: dict[str, Any] = {"orderId": str(order.id)}
-        data |= _transaction(runtime, account, "place_order") or {}
+        data |= transaction(runtime.journal, account, "place_order") or {}
         ok(resp, data)
 
 
@@ -131,8 +132,10 @@ class OrderResource:
         """Modify an order (spec operation ``modifyOrder``)."""
         if mapped := mapped_account(self._s, req, account_id):
             source, account, login = mapped
-            source.modify(account, login, order_id, form_of(self._s, req))
-            ok(resp)
+            form = form_of(self._s, req)
+            _check_confirm(source.journal, account, req, form)
+            source.modify(account, login, order_id, form)
+            ok(resp, transaction(source.journal, account, "modify_order"))
             return
         runtime, account = trading_account(self._s, req, account_id)
         form = form_of(self._s, req)
@@ -144,9 +147,9 @@ class OrderResource:
         if order.is_final:
             raise ApiError("order_final", order=order_id, state=order.status)
         edit = runtime.validator.edit(account, order, form)
-        _check_confirm(runtime, account, req, form)
+        _check_confirm(runtime.journal, account, req, form)
         runtime.engine.modify(account, oid, edit)
-        ok(resp, _transaction(runtime, account, "modify_order"))
+        ok(resp, transaction(runtime.journal, account, "modify_order"))
 
     def on_delete(
         self, req: falcon.Request, resp: falcon.Response, account_id: str, order_id: str
@@ -155,11 +158,11 @@ class OrderResource:
         if mapped := mapped_account(self._s, req, account_id):
             source, account, login = mapped
             source.cancel(account, login, order_id)
-            ok(resp)
+            ok(resp, transaction(source.journal, account, "cancel_order"))
             return
         runtime, account = trading_account(self._s, req, account_id)
         runtime.engine.cancel(account, entity_id(order_id, "order"))
-        ok(resp, _transaction(runtime, account, "cancel_order"))
+        ok(resp, transaction(runtime.journal, account, "cancel_order"))
 
 
 class PreviewOrderResource:
@@ -172,17 +175,23 @@ class PreviewOrderResource:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, account_id: str) -> None:
         """Preview an order (spec operation ``previewOrder``)."""
+        if mapped := mapped_account(self._s, req, account_id):
+            source, account, login = mapped
+            form = form_of(self._s, req)
+            self._check_flag(account, form)
+
+            def mapped_rows() -> list[dict[str, str]]:
+                # The broker's margin rules are its own: value and prices, no margin.
+                return _rows(source.prices, account, source.preview(account, login, form))
+
+            ok(resp, self._answer(req, account, form, mapped_rows, source.journal))
+            return
         runtime, account = trading_account(self._s, req, account_id)
         form = form_of(self._s, req)
-        modifying = bool(form.get("id"))
-        flag = "support_modify_order_preview" if modifying else "support_place_order_preview"
-        if not getattr(account.flags, flag):
-            raise ApiError("not_supported", feature="order previews")
-        locale = locale_of(req)
-        errors: list[str] = []
-        rows: list[dict[str, str]] = []
-        try:
-            if modifying:
+        self._check_flag(account, form)
+
+        def rows() -> list[dict[str, str]]:
+            if form.get("id"):
                 oid = entity_id(form["id"], "order")
                 with runtime.ledger.read(account.id) as tx:
                     order = tx.order(oid)
@@ -192,55 +201,85 @@ class PreviewOrderResource:
                     raise ApiError("order_final", order=form["id"], state=order.status)
                 runtime.validator.edit(account, order, form)
             spec = runtime.validator.new_order(account, form)
-            rows = self._rows(runtime, account, spec)
-        except ApiError as exc:
-            errors.append(self._s.messages.text(exc.code, locale, exc.params))
-            shown = (("Instrument", "instrument"), ("Side", "side"), ("Quantity", "qty"))
-            rows = [{"title": title, "value": form.get(key, "")[:80]} for title, key in shown]
-        data: dict[str, Any] = {"sections": [{"rows": rows}]}
-        if errors:
-            data["errors"] = errors
-        else:
-            ttl = self._s.config.trading.preview_ttl.seconds
-            data["confirmId"] = runtime.journal.new_preview(
-                account.id, fingerprint(account.id, form), ttl
-            )
-        ok(resp, data)
-
-    @staticmethod
-    def _rows(runtime: TradingRuntime, account: Account, spec: OrderSpec) -> list[dict[str, str]]:
-        currency = account.currency or ""
-        sides = runtime.prices.sides(spec.instrument)
-        price = spec.limit_price or spec.stop_price
-        if price is None and sides is not None:
-            price = sides[1] if spec.side == "buy" else sides[0]
-        rows = [
-            ("Instrument", spec.instrument),
-            ("Side", spec.side),
-            ("Type", spec.type),
-            ("Quantity", f"{spec.qty:g}"),
-        ]
-        if price is not None:
-            priced = runtime.prices.priced(spec.instrument)
-            notional = runtime.prices.to_account(
-                spec.instrument, spec.qty * price * priced.multiplier, account.currency
-            )
             with runtime.ledger.read(account.id) as tx:
                 from gateway.trading.accounting import chosen_leverage
 
                 chosen = chosen_leverage(tx.conn, account.id)
-            margin = runtime.accounting.margin(
-                spec.instrument, spec.side, spec.qty, price, account, chosen
+            return _rows(
+                runtime.prices,
+                account,
+                spec,
+                lambda price: runtime.accounting.margin(
+                    spec.instrument, spec.side, spec.qty, price, account, chosen
+                ),
             )
-            rows += [
-                ("Estimated price", f"{price:g}"),
-                ("Order value", f"{notional:,.2f} {currency}".strip()),
-                ("Margin required", f"{margin:,.2f} {currency}".strip()),
-            ]
-        for bracket in spec.brackets:
-            title = "Take profit" if bracket.kind == "take_profit" else "Stop loss"
-            rows.append((title, f"{bracket.price:g}"))
-        return [{"title": t, "value": v} for t, v in rows]
+
+        ok(resp, self._answer(req, account, form, rows, runtime.journal))
+
+    @staticmethod
+    def _check_flag(account: Account, form: Form) -> None:
+        modifying = bool(form.get("id"))
+        flag = "support_modify_order_preview" if modifying else "support_place_order_preview"
+        if not getattr(account.flags, flag):
+            raise ApiError("not_supported", feature="order previews")
+
+    def _answer(
+        self,
+        req: falcon.Request,
+        account: Account,
+        form: Form,
+        rows_of: Callable[[], list[dict[str, str]]],
+        journal: Journal | None,
+    ) -> dict[str, Any]:
+        errors: list[str] = []
+        try:
+            rows = rows_of()
+        except ApiError as exc:
+            errors.append(self._s.messages.text(exc.code, locale_of(req), exc.params))
+            shown = (("Instrument", "instrument"), ("Side", "side"), ("Quantity", "qty"))
+            rows = [{"title": title, "value": form.get(key, "")[:80]} for title, key in shown]
+        data: dict[str, Any] = {"sections": [{"rows": rows}]}
+        if errors or journal is None:
+            data["errors"] = errors or ["Previews are not available."]
+        else:
+            ttl = self._s.config.trading.preview_ttl.seconds
+            data["confirmId"] = journal.new_preview(account.id, fingerprint(account.id, form), ttl)
+        return data
+
+
+def _rows(
+    prices: Prices,
+    account: Account,
+    spec: OrderSpec,
+    margin: Callable[[float], float] | None = None,
+) -> list[dict[str, str]]:
+    """The preview's rows: the order, its estimated price and value, margin where known."""
+    currency = account.currency or ""
+    sides = prices.sides(spec.instrument)
+    price = spec.limit_price or spec.stop_price
+    if price is None and sides is not None:
+        price = sides[1] if spec.side == "buy" else sides[0]
+    rows = [
+        ("Instrument", spec.instrument),
+        ("Side", spec.side),
+        ("Type", spec.type),
+        ("Quantity", f"{spec.qty:g}"),
+    ]
+    if price is not None:
+        priced = prices.priced(spec.instrument)
+        notional = prices.to_account(
+            spec.instrument, spec.qty * price * priced.multiplier, account.currency
+        )
+        rows += [
+            ("Estimated price", f"{price:g}"),
+            ("Order value", f"{notional:,.2f} {currency}".strip()),
+        ]
+        if margin is not None:
+            rows.append(("Margin required", f"{margin(price):,.2f} {currency}".strip()))
+    for bracket in spec.brackets:
+        title = "Take profit" if bracket.kind == "take_profit" else "Stop loss"
+        rows.append((title, f"{bracket.price:g}"))
+    return [{"title": t, "value": v} for t, v in rows]
 
 
 class OrdersHistoryResource:

@@ -70,9 +70,10 @@ class _TradingStream:
             source, account, login = mapped
             self.check(account)
             read = self.mapped_items(source, account, login)
+            seen = source.changes.version(account.id)  # before reading: no change slips by
             first = read()  # before the stream starts: a failing query is an error answer
             ping = self._s.config.trading.stream_ping.seconds
-            resp.stream = _polled(source, read, first, ping, self)
+            resp.stream = _polled(source, account.id, read, (first, seen), ping, self)
             return
         runtime, account = trading_account(self._s, req, account_id, self.flag)
         self.check(account)
@@ -146,40 +147,54 @@ def _follow(
 
 def _polled(
     source: MappedTrading,
+    account_id: str,
     read: Callable[[], Items | dict[str, Any]],
-    first: Items | dict[str, Any],
+    start: tuple[Items | dict[str, Any], int],
     ping: float,
     kind: _TradingStream,
 ) -> Iterator[bytes]:
-    """Mapped mode: re-read every ``poll_seconds``, send what changed, ping when quiet.
+    """Mapped mode: re-read on a change signal or every ``poll_seconds``; send what changed.
 
     The broker's systems change orders without telling the gateway, so the stream compares
     what it reads with what it sent: entities that differ go out whole, vanished positions as
     ``{"id", "qty": 0}``. A state stream (``first`` is one AccountState) sends the whole state.
-    A failed read skips the round (the database may be restarting); the stream stays open.
+    The account's change signal (the gateway's own commands, the database's notifications)
+    wakes it early. A failed read skips the round (the database may be restarting); the stream
+    stays open.
     """
     single, closed_as_zero = kind.single, kind.closed_as_zero
+    first, seen = start
     sent = first
     yield _line(first if single else list(first.values()))
     last_sent = time.monotonic()
-    while not source.closing.wait(source.poll_seconds):
-        try:
-            now = read()
-        except ApiError:
-            now = sent
+    changes, poll = source.changes, source.poll_seconds
+    next_poll = last_sent + poll
+    while True:
+        # Wake for a change signal, the next poll or the next ping, whichever comes first.
+        clock = time.monotonic()
+        version = changes.wait(account_id, seen, max(0.0, min(next_poll, last_sent + ping) - clock))
+        if changes.closed:
+            return
+        clock = time.monotonic()
         message: object | None = None
-        if single:
-            message = now if now != sent else None
-        else:
-            changed = [item for key, item in now.items() if sent.get(key) != item]
-            if closed_as_zero:
-                changed += [{"id": key, "qty": 0} for key in sent if key not in now]
-            message = changed or None
-        sent = now
+        if version != seen or clock >= next_poll:
+            seen, next_poll = version, clock + poll
+            try:
+                now = read()
+            except ApiError:
+                now = sent
+            if single:
+                message = now if now != sent else None
+            else:
+                changed = [item for key, item in now.items() if sent.get(key) != item]
+                if closed_as_zero:
+                    changed += [{"id": key, "qty": 0} for key in sent if key not in now]
+                message = changed or None
+            sent = now
         if message is not None:
             yield _line(message)
             last_sent = time.monotonic()
-        elif time.monotonic() - last_sent >= ping:
+        elif clock - last_sent >= ping:
             yield _line({"s": "ok"})
             last_sent = time.monotonic()
 
@@ -249,6 +264,12 @@ class StreamNetPositionsResource(_TradingStream):
     flag = "support_position_netting"
     priced = False  # net positions carry no P&L
 
+    def mapped_items(
+        self, source: MappedTrading, account: Account, login: str
+    ) -> Callable[[], Items | dict[str, Any]]:
+        """Net positions by instrument, netted from the individual positions."""
+        return lambda: {n["id"]: n for n in net_wires(source.held(account, login))}
+
     def items(self, runtime: TradingRuntime, account: Account) -> Items:
         """Net positions by instrument."""
         return {n["id"]: n for n in net_wires(open_positions(runtime, account))}
@@ -258,6 +279,12 @@ class StreamIndividualPositionsResource(_TradingStream):
     """``GET /accounts/{accountId}/stream/individualPositions``."""
 
     flag = "support_position_netting"
+
+    def mapped_items(
+        self, source: MappedTrading, account: Account, login: str
+    ) -> Callable[[], Items | dict[str, Any]]:
+        """Open individual positions by id."""
+        return lambda: {p["id"]: p for p in source.individual_positions(account.id, login)}
 
     def items(self, runtime: TradingRuntime, account: Account) -> Items:
         """Individual positions by id."""

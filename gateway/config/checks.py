@@ -35,17 +35,20 @@ def _unique(items: Iterable[Any], attr: str, path: str, ctx: Context) -> set[str
 def check_references(cfg: GatewayConfig, ctx: Context, registry: Registry) -> None:
     """Report every broken cross-reference and every duplicate id."""
     accounts = _unique(cfg.accounts, "id", "accounts", ctx)
+    _unique(cfg.account_profiles, "id", "account_profiles", ctx)
     instruments = _unique(cfg.instruments, "name", "instruments", ctx)
     groups = _unique(cfg.groups, "id", "groups", ctx)
     _unique(cfg.users, "login", "users", ctx)
 
-    for i, account in enumerate(cfg.accounts):
-        for j, name in enumerate(account.instruments or ()):
-            if name not in instruments:
-                ctx.report_at(
-                    f"accounts[{i}].instruments[{j}]",
-                    f"unknown instrument {name!r}{suggest(name, instruments)}",
-                )
+    for section, listed in (("accounts", cfg.accounts), ("account_profiles", cfg.account_profiles)):
+        for i, account in enumerate(listed):
+            for j, name in enumerate(account.instruments or ()):
+                if name not in instruments:
+                    ctx.report_at(
+                        f"{section}[{i}].instruments[{j}]",
+                        f"unknown instrument {name!r}{suggest(name, instruments)}",
+                    )
+    _check_profiles(cfg, ctx)
     for i, user in enumerate(cfg.users):
         for j, acc in enumerate(user.accounts):
             if acc not in accounts:
@@ -64,6 +67,26 @@ def check_references(cfg: GatewayConfig, ctx: Context, registry: Registry) -> No
     _check_trading(cfg, ctx, registry)
     _check_store(cfg, ctx)
     _check_login_page(cfg, ctx)
+
+
+def _check_profiles(cfg: GatewayConfig, ctx: Context) -> None:
+    """Accounts come from the YAML or, through profiles, from an identity connector."""
+    if not cfg.accounts and not cfg.account_profiles:
+        ctx.report_at("accounts", "list at least one account (or account_profiles)")
+    if not cfg.account_profiles:
+        return
+    if cfg.auth.identity is None:
+        ctx.report_at(
+            "account_profiles",
+            "profiles serve the accounts an identity connector lists: set auth.identity",
+        )
+    elif cfg.trading.venue is not None:
+        # Managed trading keeps a ledger per configured account (initialBalance…).
+        ctx.report_at(
+            "account_profiles",
+            "managed trading (trading.venue) needs each account listed under accounts; "
+            "profiles serve mapped mode (trading.mapped)",
+        )
 
 
 def _check_group_prefix(cfg: GatewayConfig, ctx: Context) -> None:
@@ -230,9 +253,10 @@ def _check_trading(cfg: GatewayConfig, ctx: Context, registry: Registry) -> None
                 "instruments from market data",
             )
     _check_metrics(cfg.ui, "ui", ctx)
-    for i, account in enumerate(cfg.accounts):
-        if account.ui is not None:
-            _check_metrics(account.ui, f"accounts[{i}].ui", ctx)
+    for section, listed in (("accounts", cfg.accounts), ("account_profiles", cfg.account_profiles)):
+        for i, account in enumerate(listed):
+            if account.ui is not None:
+                _check_metrics(account.ui, f"{section}[{i}].ui", ctx)
 
 
 def _check_metrics(ui: BrokerUi | AccountUi, path: str, ctx: Context) -> None:

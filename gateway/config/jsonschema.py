@@ -114,6 +114,13 @@ def config_json_schema(registry: Registry | None = None) -> dict[str, Any]:
         "properties": {
             **whole["properties"],
             "extends": {"type": "string", "description": "A configuration this one changes."},
+            # A connector's changes merge into the base file's entry: a part of one (its
+            # execution statements, say) has no type of its own.
+            "connectors": {
+                "type": "object",
+                "description": "Changes to the base file's connectors, by name.",
+                "additionalProperties": {"type": "object"},
+            },
         },
         "required": ["version", "extends"],
         "additionalProperties": False,

@@ -191,7 +191,8 @@ class Auth:
 
 
 _PASSWORD_HASH = re.compile(
-    r"^(\$argon2id?\$v=\d+\$m=\d+,t=\d+,p=\d+\$\S+|pbkdf2_sha256\$\d+\$\S+)$"
+    r"^(\$argon2(id|i|d)\$v=\d+\$m=\d+,t=\d+,p=\d+\$\S+|pbkdf2_sha256\$\d+\$\S+"
+    r"|\$pbkdf2-sha256\$\d+\$\S+|\$2[aby]\$\d\d\$\S+)$"
 )
 
 
@@ -207,7 +208,9 @@ class User:
 
     login: str = option(doc="Login name.")
     password_hash: Secret = option(
-        doc="Salted hash from `gateway hash-password`.", check=_password_hash
+        doc="Salted hash from `gateway hash-password` (Argon2id), or one a broker's systems "
+        "made: bcrypt, Argon2, PBKDF2-SHA256 in Django's or passlib's format.",
+        check=_password_hash,
     )
     accounts: tuple[str, ...] = option(
         doc="Ids of the accounts this user may use.", check=non_empty
@@ -336,7 +339,15 @@ class GatewayConfig:
 
     version: Literal[1] = option(doc="Configuration format version; must be 1.")
     broker: Broker = option(doc="Broker identity.")
-    accounts: tuple[Account, ...] = option(doc="Trading accounts.", check=non_empty)
+    accounts: tuple[Account, ...] = option(
+        (), doc="Trading accounts (at least one here or in account_profiles)."
+    )
+    account_profiles: tuple[Account, ...] = option(
+        (),
+        doc="Templates for the accounts an identity connector lists without an entry in "
+        "accounts: the listing's profile column names one by id (else the profile default); "
+        "the listing's name, currency and type replace the profile's.",
+    )
     server: Server = option(doc="HTTP behaviour.", factory=Server)
     store: Store = option(doc="The gateway's SQL store.", factory=Store)
     auth: Auth = option(doc="Authentication.", factory=Auth)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 Side = Literal["buy", "sell"]
 OrderType = Literal["market", "stop", "limit", "stoplimit"]
@@ -64,12 +64,50 @@ class Bar:
 
 
 @dataclass(frozen=True)
+class Listing:
+    """Configuration records a connector read from the broker's systems (symbols, instruments).
+
+    ``records`` are (row number from 1, record keyed like the YAML's entries); ``where``
+    names their source for messages (``file:line:col: connectors.x.market_data.symbols``);
+    ``problems`` are the rows the connector could not turn into records, each with its reason.
+    """
+
+    records: tuple[tuple[int, Mapping[str, Any]], ...]
+    where: str
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AccountListing:
+    """What an identity connector knows of one account besides its id.
+
+    Accounts without an entry in the YAML's ``accounts`` are served from the profile this
+    names (``account_profiles``), with the listing's name, currency and type.
+    """
+
+    id: str
+    name: str | None = None
+    currency: str | None = None
+    type: str | None = None
+    profile: str | None = None
+
+
+@dataclass(frozen=True)
 class Principal:
     """Who a token speaks for, and what they may see."""
 
     login: str
     accounts: tuple[str, ...]
     groups: tuple[str, ...] = ()
+    listings: tuple[AccountListing, ...] = ()
+    """Details of some of ``accounts`` (identity connectors that read a broker's tables)."""
+
+    def listing(self, account_id: str) -> AccountListing | None:
+        """The listing of one of the accounts, if the identity gave one."""
+        for found in self.listings:
+            if found.id == account_id:
+                return found
+        return None
 
 
 def _empty() -> Mapping[str, str]:

@@ -12,12 +12,18 @@ from sqlalchemy.engine import Engine
 
 # How long a SQLite connection waits for another's write lock before "database is locked".
 SQLITE_BUSY_TIMEOUT = 10
+SQLITE_WAL_SWITCH_TIMEOUT = 60
+"""How long a new connection waits to switch the database to WAL (see _sqlite_pragmas)."""
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers in other worker processes proceed while one writes; the busy timeout
     # makes a writer wait for another instead of failing with "database is locked".
     cursor = dbapi_connection.cursor()
+    # Switching a new database to WAL takes its exclusive lock, which a worker migrating the
+    # fresh store holds for as long as the migration lasts (seconds on a loaded machine): this
+    # one statement waits as long as a migration may take.
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_WAL_SWITCH_TIMEOUT * 1000}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT * 1000}")
     cursor.execute("PRAGMA synchronous=NORMAL")

@@ -16,6 +16,7 @@ class Changes:
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._versions: dict[str, int] = {}
+        self._everyone = 0
         self._closed = False
 
     def touch(self, account_id: str) -> None:
@@ -24,18 +25,26 @@ class Changes:
             self._versions[account_id] = self._versions.get(account_id, 0) + 1
             self._cond.notify_all()
 
+    def touch_all(self) -> None:
+        """Note a change that may concern any account (a notification without an account)."""
+        with self._cond:
+            self._everyone += 1
+            self._cond.notify_all()
+
+    def _version(self, account_id: str) -> int:
+        # Both counters only grow: their sum moves whenever either does.
+        return self._versions.get(account_id, 0) + self._everyone
+
     def version(self, account_id: str) -> int:
         """The current counter of an account."""
         with self._cond:
-            return self._versions.get(account_id, 0)
+            return self._version(account_id)
 
     def wait(self, account_id: str, seen: int, timeout: float) -> int:
         """Block until the account's counter differs from ``seen`` or ``timeout`` passes."""
         with self._cond:
-            self._cond.wait_for(
-                lambda: self._closed or self._versions.get(account_id, 0) != seen, timeout
-            )
-            return self._versions.get(account_id, 0)
+            self._cond.wait_for(lambda: self._closed or self._version(account_id) != seen, timeout)
+            return self._version(account_id)
 
     def close(self) -> None:
         """Wake every waiter (shutdown)."""

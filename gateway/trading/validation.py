@@ -109,6 +109,11 @@ class Validator:
         self._clock = clock
         self._instruments: Mapping[str, Instrument] = {i.name: i for i in config.instruments}
 
+    @property
+    def prices(self) -> Prices:
+        """The quotes orders are checked against."""
+        return self._prices
+
     # -- lookups -------------------------------------------------------------------------
 
     def instrument(self, account: Account, name: str) -> Instrument:

@@ -1,4 +1,4 @@
-"""The sql connector's password checks against a broker's existing hashes."""
+"""Password checks: the YAML's users and the sql connector's, against existing hashes."""
 
 from __future__ import annotations
 
@@ -14,14 +14,16 @@ import argon2
 import bcrypt
 import pytest
 
-from connectors.sql import _passwords
-from connectors.sql._passwords import (
+from gateway.auth import passwords as _passwords
+from gateway.auth.passwords import (
     BCRYPT_MISSING,
     SCHEMES,
     PasswordSchemeError,
     check_scheme,
     dummy_verify,
+    hash_password,
     verify,
+    verify_password,
 )
 
 PASSWORD = "correct horse"
@@ -372,3 +374,50 @@ def test_without_the_bcrypt_package(monkeypatch: pytest.MonkeyPatch) -> None:
         dummy_verify("bcrypt")
     assert verify("auto", argon2_hash(PASSWORD), PASSWORD) is True
     assert verify("auto", django_hash(PASSWORD), PASSWORD) is True
+
+
+def test_the_yaml_s_users_take_every_scheme_the_connector_does() -> None:
+    assert verify_password(hash_password(PASSWORD), PASSWORD)
+    assert not verify_password(hash_password(PASSWORD), PASSWORD + "x")
+    made = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()
+    assert verify_password(made, PASSWORD) and not verify_password(made, "wrong")
+    salt = b"NaCl"
+    digest = hashlib.pbkdf2_hmac("sha256", PASSWORD.encode(), salt, 1000)
+    ab64 = base64.b64encode(digest).decode().rstrip("=").replace("+", ".")
+    passlib = f"$pbkdf2-sha256$1000${base64.b64encode(salt).decode().rstrip('=')}${ab64}"
+    assert verify_password(passlib, PASSWORD)
+    django = f"pbkdf2_sha256$1000$NaCl${base64.b64encode(digest).decode()}"
+    assert verify_password(django, PASSWORD)
+    for stored in (None, "", "plain text", "$2b$99$" + "a" * 53, "pbkdf2_sha256$0$s$x"):
+        assert not verify_password(stored, PASSWORD)
+
+
+def test_a_bcrypt_hash_without_the_package_is_refused_and_logged(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    made = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()
+    monkeypatch.setitem(sys.modules, "bcrypt", None)  # import bcrypt now fails
+    with caplog.at_level(logging.ERROR, "gateway.auth"):
+        assert not verify_password(made, PASSWORD)
+    assert BCRYPT_MISSING in caplog.text
+
+
+def test_a_yaml_user_with_a_bcrypt_hash_logs_in(tmp_path: Any) -> None:
+    import webtest
+
+    from gateway.app import build
+    from gateway.config import load_config
+
+    made = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()
+    path = tmp_path / "gateway.yaml"
+    path.write_text(
+        "version: 1\nbroker: {name: B}\n"
+        f"store: {{url: 'sqlite:///{tmp_path / 'gw.db'}'}}\n"
+        "accounts: [{id: A, name: A, type: demo}]\n"
+        f"users: [{{login: ann, password_hash: '{made}', accounts: [A]}}]\n"
+    )
+    app = webtest.TestApp(build(load_config(path)).app)
+    good = app.post("/authorize", {"login": "ann", "password": PASSWORD}).json
+    assert good["s"] == "ok" and good["d"]["access_token"]
+    bad = app.post("/authorize", {"login": "ann", "password": "wrong"}).json
+    assert bad["s"] == "error"
