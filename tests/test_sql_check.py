@@ -51,8 +51,8 @@ def test_a_mapped_column_the_query_does_not_return(
     capsys.readouterr()
     assert main(["check", str(example), "--connect"]) == 1
     err = capsys.readouterr().err
-    line = line_of(example, "sql: SELECT pos_id, sym, net_qty, avg_px, opened_at FROM positions")
-    assert f"gateway.yaml:{line - 1}:" in err or f"gateway.yaml:{line}:" in err
+    line = line_of(example, "SELECT p.pos_id, p.sym, p.net_qty")  # the query's first line
+    assert f"gateway.yaml:{line - 1}:" in err or f"gateway.yaml:{line}:" in err, err
     assert "account_data.positions.fields: the query returns no column average_px" in err
     # `gateway serve` runs the same check and does not start.
     assert main(["serve", str(example), "--bind", "127.0.0.1:1"]) == 1
@@ -62,11 +62,12 @@ def test_a_mapped_column_the_query_does_not_return(
 def test_a_parameter_the_endpoint_does_not_offer(
     example: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    replace(example, "WHERE acct_no = :account_id AND net_qty", "WHERE acct_no = :acct AND net_qty")
+    replace(example, "p.acct_no = :account_id AND p.net_qty", "p.acct_no = :acct AND p.net_qty")
     assert main(["check", str(example)]) == 1
     err = capsys.readouterr().err
-    line = line_of(example, ":acct AND net_qty")
-    assert f"gateway.yaml:{line}:" in err
+    # A multi-line query is pointed at by its `sql: >-` line, the line before its text.
+    line = line_of(example, "SELECT p.pos_id, p.sym, p.net_qty") - 1
+    assert f"gateway.yaml:{line}:" in err, err
     assert "account_data.positions.sql: unknown parameter :acct" in err
     assert "offers :account_id, :login" in err
 
@@ -74,14 +75,14 @@ def test_a_parameter_the_endpoint_does_not_offer(
 def test_a_write_on_a_read_endpoint(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
     replace(
         example,
-        "sql: SELECT balance FROM trading_accounts WHERE acct_no = :account_id",
-        "sql: UPDATE trading_accounts SET balance = 0 WHERE acct_no = :account_id",
+        "sql: SELECT pw_hash, active FROM clients WHERE login = :login",
+        "sql: UPDATE clients SET active = 0 WHERE login = :login",
     )
     assert main(["check", str(example)]) == 1
     err = capsys.readouterr().err
-    line = line_of(example, "UPDATE trading_accounts SET balance = 0")
+    line = line_of(example, "UPDATE clients SET active = 0")
     assert f"gateway.yaml:{line}:" in err
-    assert "account_data.state.sql: a read endpoint takes a SELECT only" in err
+    assert "identity.user.sql: a read endpoint takes a SELECT only" in err
 
 
 def test_a_write_hidden_in_a_read_is_stopped_by_the_database(
@@ -91,12 +92,12 @@ def test_a_write_hidden_in_a_read_is_stopped_by_the_database(
     # transaction refuses it.
     replace(
         example,
-        "sql: SELECT balance FROM trading_accounts WHERE acct_no = :account_id",
-        "sql: WITH x AS (SELECT 1) DELETE FROM audit_log WHERE :account_id IS NULL",
+        "sql: SELECT pw_hash, active FROM clients WHERE login = :login",
+        "sql: WITH x AS (SELECT 1) DELETE FROM audit_log WHERE :login IS NULL",
     )
     assert main(["check", str(example), "--connect"]) == 1
     err = capsys.readouterr().err
-    assert "account_data.state.sql" in err
+    assert "identity.user.sql" in err
     assert "readonly" in err.replace("-", "").replace(" ", "").lower()
 
 

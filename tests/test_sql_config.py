@@ -28,19 +28,20 @@ CASES = [
         "default: [1]",
     ),
     (
-        "sql: SELECT balance FROM trading_accounts WHERE acct_no = :account_id",
+        "sql: SELECT pw_hash, active FROM clients WHERE login = :login",
         "sql: 42",
         "expected the SQL text",
         "sql: 42",
     ),
     (
-        "sql: SELECT balance FROM trading_accounts WHERE acct_no = :account_id",
+        "sql: SELECT pw_hash, active FROM clients WHERE login = :login",
         "sqll: SELECT 1",
         "unknown key (expected sql, fields, params, optional)",
         "sqll:",
     ),
     (
-        "fields:\n          balance: balance",
+        "fields:\n          balance: balance\n          unrealizedPl: upl\n          equity:"
+        ' "{{ row.balance + row.upl }}"',
         "fields: [balance]",
         "expected a mapping",
         "fields: [balance]",

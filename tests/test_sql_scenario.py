@@ -7,6 +7,7 @@ the cases of tests/test_trading_scenario.py that the example account's flags off
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ import webtest
 
 from gateway.app import build
 from gateway.config import load_config
+from gateway.config.types import Duration
 from tests.conftest import FakeClock, bearer, with_store
 from tests.spec_schemas import assert_valid
 from tests.sql_broker import EXAMPLE, load_back_office, load_broker, scratch_database
@@ -133,6 +135,12 @@ def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Broker]:
         module.create(url)
         module.seed(url, now_ms=int(NOW * 1000))
         config = load_config(EXAMPLE / "gateway.yaml", environ={"BROKER_DB_URL": url})
+        # The quotes polled every 0.1 s instead of the example's 1 s: each move of the market
+        # reaches the gateway sooner (the feed is what quote() waits for).
+        spec = config.connectors["broker_db"]
+        options = dataclasses.replace(spec.options, poll_interval=Duration(0.1))
+        connectors = {**config.connectors, "broker_db": dataclasses.replace(spec, options=options)}
+        config = dataclasses.replace(config, connectors=connectors)
         gateway = build(with_store(config, f"sqlite:///{tmp_path / 'gw.db'}"), clock=FakeClock(NOW))
         gateway.start()
         try:
@@ -506,3 +514,47 @@ def test_leverage_is_the_broker_s_and_checked_against_its_bounds(broker: Broker)
     # Another symbol, another bound (AAPL's margin rate is 20%: up to 1:5).
     aapl = broker.post("/getLeverage", "getLeverage", form | {"instrument": "AAPL"})["d"]
     assert (aapl["leverage"], aapl["max"]) == (5, 5)
+
+
+def test_state_and_positions_agree_on_pl(broker: Broker) -> None:
+    broker.quiet()
+    broker.quote("EURUSD", 1.08000, 1.08010)
+    broker.quote("BTCUSD", 64000.00, 64010.00)  # 24x7: quoted at the test's hour, unlike AAPL
+    broker.place(type="market", side="buy", qty=10000)
+    broker.place(instrument="BTCUSD", type="market", side="sell", qty=0.5)
+    broker.settle()
+    broker.quote("EURUSD", 1.08500, 1.08510)
+    broker.quote("BTCUSD", 63900.00, 63910.00)
+    [eur] = broker.positions()
+    [btc] = broker.positions("BTCUSD")
+    # A long is worth the bid, a short costs the ask to close.
+    assert eur["unrealizedPl"] == pytest.approx((1.085 - eur["avgPrice"]) * eur["qty"])
+    assert btc["unrealizedPl"] == pytest.approx((64000.00 - 63910.00) * 0.5)
+    state = broker.get("/state", "getState")
+    assert state["unrealizedPl"] == pytest.approx(eur["unrealizedPl"] + btc["unrealizedPl"])
+    assert state["equity"] == pytest.approx(state["balance"] + state["unrealizedPl"])
+
+
+def test_eur_account_converts_pl_at_the_eurusd_mid(broker: Broker) -> None:
+    broker.account = NETTING  # alice's EUR account
+    broker.quote("EURUSD", 1.08000, 1.08010)
+    broker.place(type="market", side="buy", qty=10000)
+    broker.settle()
+    broker.quote("EURUSD", 1.09010, 1.09020)
+    [lot] = broker.get("/individualPositions", "getIndividualPositions")
+    usd = (1.0901 - 1.0801) * 10000
+    assert lot["unrealizedPl"] == pytest.approx(usd / 1.09015, rel=1e-6)
+    state = broker.get("/state", "getState")
+    assert state["unrealizedPl"] == pytest.approx(lot["unrealizedPl"], rel=1e-6)
+
+
+def test_day_orders_expire_at_the_end_of_day_gtc_orders_stay(broker: Broker) -> None:
+    broker.quiet()
+    broker.quote("EURUSD", 1.08000, 1.08010)
+    day = broker.place(type="limit", limitPrice=1.07, durationType="DAY")
+    gtc = broker.place(type="limit", limitPrice=1.07, durationType="GTC")
+    assert broker.office.end_of_day(broker.url, int(NOW * 1000)) == 1
+    orders = broker.orders()
+    assert orders[day]["status"] == "cancelled"
+    assert orders[day]["message"] == {"text": broker.office.EXPIRED, "type": "information"}
+    assert orders[gtc]["status"] == "working"

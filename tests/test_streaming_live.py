@@ -1,10 +1,11 @@
 """TradingView's streaming acceptance tests, shortened, against the demo under gunicorn.
 
-One recording of 16 simultaneous /streaming connections (three minutes by default;
-GATEWAY_TEST_STREAM_SECONDS shortens it on a laptop) feeds every check: chunked transfer, a
-permanent connection, message formats, trades and quotes for every symbol in session, known
-symbols only, time that never decreases, delays under 5 s, daily-bar updates, identical data on
-every connection, and 1-minute bars built from the streamed trades equal to /history.
+One recording of 16 simultaneous /streaming connections (two minutes by default, enough for two
+daily-bar updates; GATEWAY_TEST_STREAM_SECONDS shortens it on a laptop) feeds every check:
+chunked transfer, a permanent connection, message formats, trades and quotes for every symbol in
+session, known symbols only, time that never decreases, delays under 5 s, daily-bar updates,
+identical data on every connection, and 1-minute bars built from the streamed trades equal to
+/history.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from tests.live_gateway import LiveGateway, copy_demo, serve
 from tests.market_helpers import bars_from_trades
 from tests.stream_client import Received, StreamClient
 
-SECONDS = float(os.environ.get("GATEWAY_TEST_STREAM_SECONDS", "180"))
+SECONDS = float(os.environ.get("GATEWAY_TEST_STREAM_SECONDS", "120"))
 CONNECTIONS = 16
 
 

@@ -9,6 +9,8 @@ commission) and the brackets (activated by their order's fill, one cancelling th
 transaction. As a script it matches once::
 
     python examples/sql-broker/back_office.py [URL]
+
+``end_of_day`` is the broker's end-of-day batch: it expires the day's working DAY orders.
 """
 
 from __future__ import annotations
@@ -79,6 +81,30 @@ def match(url: str, now_ms: int | None = None) -> int:
     finally:
         engine.dispose()
     return filled
+
+
+EXPIRED = "Expired at the end of the trading day"
+
+
+def end_of_day(url: str, now_ms: int | None = None) -> int:
+    """The broker's end-of-day batch: cancel every working DAY order; returns how many.
+
+    GTC orders, and brackets (GTC here), stay. The reason is kept in ``reject_reason``, which
+    the gateway shows as the order's message.
+    """
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            orders = db.orders.c
+            expired = conn.execute(
+                db.orders.update()
+                .where(orders.tif == "DAY", orders.st.in_(("N", "P")))
+                .values(st="C", reject_reason=EXPIRED, updated_at=now_ms)
+            ).rowcount
+    finally:
+        engine.dispose()
+    return int(expired)
 
 
 def _next_fill(conn: sa.Connection, quotes: dict[str, Any]) -> tuple[Any, float | None]:

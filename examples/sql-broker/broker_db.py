@@ -94,6 +94,7 @@ symbols = sa.Table(
     sa.Column("max_qty", PRICE, nullable=False),
     sa.Column("pip_value", PRICE, nullable=False, comment="USD per one-pip move of 1 unit"),
     sa.Column("margin_rate", PRICE, nullable=False, comment="initial margin / notional"),
+    sa.Column("contract_size", PRICE, nullable=False, comment="USD per 1.00 of price, per unit"),
 )
 
 quotes = sa.Table(
@@ -242,6 +243,7 @@ class SymbolSpec:
     sigma_ticks: float
     spread_ticks: int
     volume: tuple[int, int]
+    contract_size: float = 1.0
 
     def px(self, ticks: int) -> float:
         """The price of ``ticks`` ticks, rounded to the tick's decimals (an exact column value)."""
@@ -260,7 +262,7 @@ SYMBOLS = (
     ),
     SymbolSpec(
         "ESZ6", "E-mini S&P 500 Dec 2026", "IX", 0.25, 2, 1, 1, 500, 12.5, 0.05, 27_401, 0.0, 1,
-        (0, 0),
+        (0, 0), contract_size=50.0,
     ),
     SymbolSpec(
         "BTCUSD", "Bitcoin / US Dollar", "FX", 0.01, 2, 0.001, 0.001, 100, 0.01, 0.5, 6_425_000,
@@ -462,6 +464,7 @@ def build_rows(now_ms: int) -> dict[str, list[dict[str, Any]]]:
             "max_qty": s.max_qty,
             "pip_value": s.pip_value,
             "margin_rate": s.margin_rate,
+            "contract_size": s.contract_size,
         }
         for s in SYMBOLS
     ]
