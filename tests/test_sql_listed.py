@@ -93,7 +93,8 @@ def test_bad_rows_are_left_out_and_reported_by_check_connect(
     with engine.begin() as conn:
         insert = sa.text(
             "INSERT INTO symbols (sym, descr, kind, tick, lot_step, min_qty, max_qty, pip_value,"
-            " margin_rate, contract_size) VALUES (:sym, :descr, :kind, :tick, 1, 1, 10, 1, 0.1, 1)"
+            " margin_rate, contract_size, pip_size)"
+            " VALUES (:sym, :descr, :kind, :tick, 1, 1, 10, 1, 0.1, 1, :tick)"
         )
         # A tick that is no power of ten: pricescale 33 is not one TradingView takes.
         conn.execute(insert, {"sym": "ODD", "descr": "Odd tick", "kind": "EQ", "tick": 0.03})

@@ -26,6 +26,7 @@ from tests.sql_broker import EXAMPLE, load_back_office, load_broker, scratch_dat
 
 NOW = 1_800_000_000.0
 ACCOUNT = "/accounts/AC-10001"
+NETTING = "/accounts/AC-10002"  # alice's EUR account: its `book` is N, the netting profile
 
 
 class Broker:
@@ -353,7 +354,7 @@ def test_position_brackets_follow_partial_closes_and_closing_cancels_them(broker
 
 
 def test_bracket_kinds_the_account_does_not_offer_are_refused(broker: Broker) -> None:
-    broker.quiet()
+    broker.account = NETTING  # its profile offers neither trailing nor guaranteed stops
     broker.quote("EURUSD", 1.08000, 1.08010)
     before = broker.orders()
     for form, feature in (
@@ -361,7 +362,7 @@ def test_bracket_kinds_the_account_does_not_offer_are_refused(broker: Broker) ->
         ({"guaranteedStop": 1.07}, "guaranteed stops"),
     ):
         body = {"instrument": "EURUSD", "side": "buy", "qty": "1000", "type": "market", **form}
-        resp = broker.app.post(f"{ACCOUNT}/orders", {k: str(v) for k, v in body.items()},
+        resp = broker.app.post(f"{NETTING}/orders", {k: str(v) for k, v in body.items()},
                                headers=broker.headers)  # fmt: skip
         assert resp.json["s"] == "error" and feature in resp.json["errmsg"]
     assert broker.orders() == before
@@ -448,9 +449,6 @@ def test_reverse_by_a_double_quantity_order(broker: Broker) -> None:
     [position] = broker.positions()
     assert (position["side"], position["qty"]) == ("sell", held)
     assert position["avgPrice"] == 1.08  # turned over: the rest opened at the fill's bid
-
-
-NETTING = "/accounts/AC-10002"
 
 
 def test_netting_mode_net_and_individual_positions(broker: Broker) -> None:
@@ -558,3 +556,59 @@ def test_day_orders_expire_at_the_end_of_day_gtc_orders_stay(broker: Broker) -> 
     assert orders[day]["status"] == "cancelled"
     assert orders[day]["message"] == {"text": broker.office.EXPIRED, "type": "information"}
     assert orders[gtc]["status"] == "working"
+
+
+def test_trailing_stop_follows_the_market(broker: Broker) -> None:
+    broker.quiet()
+    broker.quote("EURUSD", 1.08000, 1.08010)
+    [seeded] = broker.positions()
+    parent = broker.place(type="market", side="buy", qty=1000, trailingStopPips=20)
+    stop = broker.children(parent)["stop"]
+    assert stop["isTrailingStop"] is True and stop["trailingStopPips"] == 20
+    assert stop["stopPrice"] == pytest.approx(1.0801 - 0.002)  # 20 pips under the ask
+    broker.settle()
+    broker.quote("EURUSD", 1.09000, 1.09010)
+    broker.settle()
+    assert broker.orders()[stop["id"]]["stopPrice"] == pytest.approx(1.088)
+    broker.quote("EURUSD", 1.08900, 1.08910)  # never back
+    broker.settle()
+    assert broker.orders()[stop["id"]]["stopPrice"] == pytest.approx(1.088)
+    broker.quote("EURUSD", 1.08790, 1.08800)
+    broker.settle()
+    filled = broker.orders()[stop["id"]]
+    assert (filled["status"], filled["avgPrice"]) == ("filled", 1.0879)
+    assert broker.position() == seeded["qty"]  # what the stop protected is sold again
+
+
+def test_guaranteed_stop_fills_at_its_price(broker: Broker) -> None:
+    broker.quiet()
+    broker.quote("EURUSD", 1.08000, 1.08010)
+    parent = broker.place(type="market", side="buy", qty=1000, guaranteedStop=1.075)
+    stop = broker.children(parent)["stop"]
+    assert stop["isGuaranteedStop"] is True and stop["stopPrice"] == 1.075
+    broker.settle()
+    broker.quote("EURUSD", 1.07000, 1.07010)  # gapped through the stop
+    broker.settle()
+    assert broker.orders()[stop["id"]]["avgPrice"] == 1.075
+
+
+def test_partial_fill_of_a_bracket_shrinks_its_sibling(broker: Broker) -> None:
+    broker.quiet()
+    broker.account = NETTING  # no seeded position: the brackets protect the order alone
+    broker.quote("EURUSD", 1.08000, 1.08010)
+    parent = broker.place(type="market", side="buy", qty=2000, takeProfit=1.09, stopLoss=1.07)
+    brackets = broker.children(parent)
+    broker.settle()  # the parent fills: its brackets now work for the position
+    orders = broker.orders()
+    assert {orders[o["id"]]["status"] for o in brackets.values()} == {"working"}
+    broker.quote("EURUSD", 1.09000, 1.09010)
+    assert broker.office.match(broker.url, int(NOW * 1000), max_qty=500) == 1
+    orders = broker.orders()
+    take, stop = orders[brackets["limit"]["id"]], orders[brackets["stop"]["id"]]
+    assert (take["status"], take["filledQty"]) == ("working", 500)
+    assert (stop["status"], stop["qty"]) == ("working", 1500)  # no more than is held
+    broker.settle()
+    orders = broker.orders()
+    assert orders[brackets["limit"]["id"]]["status"] == "filled"
+    assert orders[brackets["stop"]["id"]]["status"] == "cancelled"
+    assert broker.get("/individualPositions", "getIndividualPositions") == []

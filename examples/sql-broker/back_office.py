@@ -2,11 +2,12 @@
 
 This plays the broker's own order management, which the gateway never sees: in mapped mode the
 gateway writes new orders into the broker's tables and reads back whatever the broker's systems
-made of them. ``set_quote`` moves a symbol's quote; ``match`` fills every working order the
-quote reaches, whole, at the ask (buys) or the bid (sells), with the fills, the position (by
-average cost, as ``broker_db.positions_from_fills``), the balance (realized P&L less
-commission) and the brackets (activated by their order's fill, one cancelling the other) in one
-transaction. As a script it matches once::
+made of them. ``set_quote`` moves a symbol's quote; ``match`` first moves trailing stops after
+the market, then fills every working order the quote reaches (whole, or up to a liquidity
+``max_qty``) at the ask (buys) or the bid (sells), guaranteed stops at their own price, with
+the fills, the position (by average cost, as ``broker_db.positions_from_fills``), the balance
+(realized P&L less commission) and the brackets (activated by their order's fill, one
+cancelling the other) in one transaction. As a script it matches once::
 
     python examples/sql-broker/back_office.py [URL]
 
@@ -41,7 +42,10 @@ def set_quote(url: str, sym: str, bid: float, ask: float, now_ms: int | None = N
 
 
 def _price(order: Any, bid: float, ask: float) -> float | None:
-    """The fill price the quote gives ``order``, or None while it does not reach it."""
+    """The fill price the quote gives ``order``, or None while it does not reach it.
+
+    A guaranteed stop fills at its own price however far the market gapped through it.
+    """
     buy = order.side == "B"
     px = ask if buy else bid
     if order.otype == "M":
@@ -50,6 +54,8 @@ def _price(order: Any, bid: float, ask: float) -> float | None:
         return px if (px <= order.lmt_px if buy else px >= order.lmt_px) else None
     triggered = px >= order.stp_px if buy else px <= order.stp_px
     if order.otype == "S":
+        if triggered and order.guaranteed:
+            return float(order.stp_px)
         return px if triggered else None
     within = px <= order.lmt_px if buy else px >= order.lmt_px  # stop-limit: both
     return px if triggered and within else None
@@ -59,12 +65,14 @@ MAX_ROUNDS = 20
 """Fills per match: a fill can activate brackets the same quotes reach at once."""
 
 
-def match(url: str, now_ms: int | None = None) -> int:
-    """Fill every working order the current quotes reach; returns how many were filled.
+def match(url: str, now_ms: int | None = None, max_qty: float | None = None) -> int:
+    """Fill every working order the current quotes reach; returns how many fills there were.
 
-    A filled order's brackets become working orders of the position it opened; a filled
-    bracket cancels its sibling (one cancels the other); a position closed to nothing cancels
-    its brackets. Each fill re-reads the working orders, since it may have changed them.
+    Trailing stops first follow the market. A filled order's brackets become working orders
+    of the position it opened; a filled bracket cancels its sibling (one cancels the other); a
+    position closed to nothing cancels its brackets. Each fill re-reads the working orders,
+    since it may have changed them. ``max_qty`` is the liquidity of this match: an order gets
+    at most that much (a partial fill) and waits for the next match for the rest.
     """
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     engine = sa.create_engine(url)
@@ -72,15 +80,50 @@ def match(url: str, now_ms: int | None = None) -> int:
     try:
         with engine.begin() as conn:
             quotes = {q.sym: q for q in conn.execute(sa.select(db.quotes))}
+            _trail(conn, quotes, now_ms)
+            served: set[int] = set()
             for _ in range(MAX_ROUNDS):
-                order, px = _next_fill(conn, quotes)
+                order, px = _next_fill(conn, quotes, served)
                 if order is None or px is None:
                     break
-                _fill(conn, order, px, now_ms)
+                remaining = float(order.qty) - float(order.filled_qty or 0)
+                qty = remaining if max_qty is None else min(remaining, max_qty)
+                _fill(conn, order, px, qty, now_ms)
+                served.add(order.ord_id)
                 filled += 1
     finally:
         engine.dispose()
     return filled
+
+
+def _trail(conn: sa.Connection, quotes: dict[str, Any], now_ms: int) -> None:
+    """Move each trailing stop toward the market, never back: its distance in pips."""
+    pips = {s.sym: (float(s.pip_size), float(s.tick)) for s in conn.execute(sa.select(db.symbols))}
+    orders = db.orders.c
+    trailing = conn.execute(
+        sa.select(db.orders).where(
+            orders.st.in_(("N", "P")), orders.otype == "S", orders.trail_pips.is_not(None)
+        )
+    ).all()
+    for order in trailing:
+        quote = quotes.get(order.sym)
+        if quote is None or order.sym not in pips:
+            continue
+        pip, tick = pips[order.sym]
+        distance = float(order.trail_pips) * pip
+        if order.side == "S":  # protects a long: follows the bid up
+            target = float(quote.bid) - distance
+            better = target > float(order.stp_px)
+        else:  # protects a short: follows the ask down
+            target = float(quote.ask) + distance
+            better = target < float(order.stp_px)
+        if better:
+            price = round(round(target / tick) * tick, 10)
+            conn.execute(
+                db.orders.update()
+                .where(orders.ord_id == order.ord_id)
+                .values(stp_px=price, updated_at=now_ms)
+            )
 
 
 EXPIRED = "Expired at the end of the trading day"
@@ -107,11 +150,15 @@ def end_of_day(url: str, now_ms: int | None = None) -> int:
     return int(expired)
 
 
-def _next_fill(conn: sa.Connection, quotes: dict[str, Any]) -> tuple[Any, float | None]:
+def _next_fill(
+    conn: sa.Connection, quotes: dict[str, Any], served: set[int]
+) -> tuple[Any, float | None]:
     working = conn.execute(
         sa.select(db.orders).where(db.orders.c.st.in_(("N", "P"))).order_by("ord_id")
     ).all()
     for order in working:
+        if order.ord_id in served:
+            continue
         quote = quotes.get(order.sym)
         px = _price(order, quote.bid, quote.ask) if quote is not None else None
         if px is not None:
@@ -125,7 +172,8 @@ def _brackets(
     """What a fill means for brackets: activate the order's, end its sibling, follow the size."""
     orders = db.orders.c
     live = orders.st.in_(("N", "P", "I"))
-    if order.parent_id is not None:  # a bracket filled: the other one goes
+    complete = float(order.filled_qty or 0) >= float(order.qty)  # as updated by this fill
+    if order.parent_id is not None and complete:  # a bracket filled: the other one goes
         conn.execute(
             db.orders.update()
             .where(
@@ -145,16 +193,19 @@ def _brackets(
     protecting = (orders.parent_id == pos_id, orders.parent_kind == "P", live)
     if net == 0 or net * prior < 0:  # closed or reversed: nothing left they could protect
         conn.execute(db.orders.update().where(*protecting).values(st="C", updated_at=now_ms))
-    else:  # a bracket never protects more than the position holds
+    else:  # a bracket never protects more than the position holds (a part-filled one:
+        # what is left of it, which its own fill already shrank)
         conn.execute(
             db.orders.update()
-            .where(*protecting, orders.qty > abs(net))
+            .where(*protecting, orders.ord_id != order.ord_id, orders.qty > abs(net))
             .values(qty=abs(net), updated_at=now_ms)
         )
 
 
-def _fill(conn: sa.Connection, order: Any, px: float, now_ms: int) -> None:
-    qty = order.qty - (order.filled_qty or 0)
+def _fill(conn: sa.Connection, order: Any, px: float, qty: float, now_ms: int) -> None:
+    before_qty = float(order.filled_qty or 0)
+    done = before_qty + qty
+    avg = (before_qty * float(order.avg_px or 0) + qty * px) / done
     commission = round(max(db.MIN_COMMISSION, qty * db.COMMISSION_PER_UNIT.get(order.sym, 0)), 2)
     key = (order.acct_no, order.sym)
     prior, _, before = _position(conn, key)
@@ -170,10 +221,11 @@ def _fill(conn: sa.Connection, order: Any, px: float, now_ms: int) -> None:
             ts=now_ms,
         )
     )
+    final = done >= float(order.qty)
     conn.execute(
         db.orders.update()
         .where(db.orders.c.ord_id == order.ord_id)
-        .values(st="F", filled_qty=order.qty, avg_px=px, updated_at=now_ms)
+        .values(st="F" if final else "P", filled_qty=done, avg_px=round(avg, 8), updated_at=now_ms)
     )
     net, avg, after = _position(conn, key)
     # A position opens again when it was flat or the fill turned it over.
@@ -194,6 +246,7 @@ def _fill(conn: sa.Connection, order: Any, px: float, now_ms: int) -> None:
             db.positions.c.acct_no == order.acct_no, db.positions.c.sym == order.sym
         )
     ).scalar_one()
+    order = conn.execute(sa.select(db.orders).where(db.orders.c.ord_id == order.ord_id)).one()
     _brackets(conn, now_ms, order, pos_id, net, prior)
     conn.execute(
         db.trading_accounts.update()

@@ -95,6 +95,7 @@ symbols = sa.Table(
     sa.Column("pip_value", PRICE, nullable=False, comment="USD per one-pip move of 1 unit"),
     sa.Column("margin_rate", PRICE, nullable=False, comment="initial margin / notional"),
     sa.Column("contract_size", PRICE, nullable=False, comment="USD per 1.00 of price, per unit"),
+    sa.Column("pip_size", PRICE, nullable=False, comment="one pip: 0.0001 for EURUSD, else tick"),
 )
 
 quotes = sa.Table(
@@ -146,6 +147,14 @@ orders = sa.Table(
     # inactive), then off the position it opened (kind P, working).
     sa.Column("parent_id", sa.Integer, nullable=True, comment="order or position protected"),
     sa.Column("parent_kind", sa.CHAR(1), nullable=True, comment="O order, P position"),
+    sa.Column("trail_pips", PRICE, nullable=True, comment="trailing stop: distance in pips"),
+    sa.Column(
+        "guaranteed",
+        sa.Boolean,
+        nullable=False,
+        server_default=sa.false(),
+        comment="guaranteed stop: fills at its price",
+    ),
     sa.Column("created_at", sa.BigInteger, nullable=False, comment="unix ms"),
     sa.Column("updated_at", sa.BigInteger, nullable=False, comment="unix ms"),
     sa.UniqueConstraint("acct_no", "client_ref", name="uq_orders_acct_client_ref"),
@@ -244,6 +253,7 @@ class SymbolSpec:
     spread_ticks: int
     volume: tuple[int, int]
     contract_size: float = 1.0
+    pip: float | None = None  # a pip, where it is not the tick
 
     def px(self, ticks: int) -> float:
         """The price of ``ticks`` ticks, rounded to the tick's decimals (an exact column value)."""
@@ -255,7 +265,7 @@ class SymbolSpec:
 SYMBOLS = (
     SymbolSpec(
         "EURUSD", "Euro / US Dollar", "FX", 0.00001, 5, 1_000, 1_000, 10_000_000, 0.0001,
-        0.0333, 108_500, 12.0, 8, (40, 400),
+        0.0333, 108_500, 12.0, 8, (40, 400), pip=0.0001,
     ),
     SymbolSpec(
         "AAPL", "Apple Inc.", "EQ", 0.01, 2, 1, 1, 100_000, 0.01, 0.2, 23_000, 8.0, 2, (500, 20_000)
@@ -465,6 +475,7 @@ def build_rows(now_ms: int) -> dict[str, list[dict[str, Any]]]:
             "pip_value": s.pip_value,
             "margin_rate": s.margin_rate,
             "contract_size": s.contract_size,
+            "pip_size": s.pip if s.pip is not None else s.tick,
         }
         for s in SYMBOLS
     ]
@@ -515,6 +526,7 @@ def build_rows(now_ms: int) -> dict[str, list[dict[str, Any]]]:
             "avg_px": None,
             "reject_reason": None,
             "client_ref": None,
+            "guaranteed": False,
             "created_at": created_at,
             "updated_at": created_at,
         }

@@ -104,6 +104,12 @@ def order(record: Mapping[str, Any], history: bool = False) -> dict[str, Any]:
     for name in ("parentId", "parentType"):
         if record.get(name) is not None:
             out[name] = _text(record[name], name)
+    if out.get("trailingStopPips"):
+        out["isTrailingStop"] = True
+    else:
+        out.pop("trailingStopPips", None)  # a column that is 0 or null: not a trailing stop
+    if record.get("isGuaranteedStop"):  # a flag column: true, 1
+        out["isGuaranteedStop"] = True
     if record.get("durationType") is not None:
         duration: dict[str, Any] = {"type": _text(record["durationType"], "durationType")}
         if record.get("durationDateTime") is not None:
