@@ -94,3 +94,20 @@ def test_an_unset_variable_without_default_is_an_error(
     replace(example, ', default: "sqlite:///broker.db"', "")
     assert main(["check", str(example)]) == 1
     assert "environment variable BROKER_DB_URL is not set" in capsys.readouterr().err
+
+
+def test_leverage_slots_are_checked_like_the_others(
+    example: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    replace(example, ":instrument, :leverage, :now_ms)", ":instrument, :lev, :now_ms)")
+    replace(example, 'step: "{{ 1 }}"', 'stepp: "{{ 1 }}"')
+    assert main(["check", str(example)]) == 1
+    err = capsys.readouterr().err
+    # A multi-line statement is pointed at by its `sql: >-` line, a mapping by its first field.
+    statement = line_of(example, "INSERT INTO account_leverage") - 1
+    where = f"gateway.yaml:{statement}:16: connectors.broker_db.execution.set_leverage[1].sql"
+    assert f"{where}: unknown parameter :lev" in err, err
+    assert "offers :account_id, :instrument, :leverage, :login, :now_ms, :order_type, :side" in err
+    fields = line_of(example, "title: \"{{ row.sym ~ ' leverage' }}\"")
+    where = f"gateway.yaml:{fields}:11: connectors.broker_db.account_data.leverage.fields"
+    assert f"{where}: missing the spec field(s) step" in err, err

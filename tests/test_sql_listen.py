@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-import webtest
 
 from gateway.app import Gateway, build
 from gateway.config import ConfigError, load_config
@@ -24,7 +23,7 @@ from gateway.trading.events import Changes
 from tests.conftest import with_store
 from tests.servers import POSTGRES_URL, require
 from tests.sql_broker import EXAMPLE, load_broker, scratch_database
-from tests.test_sql_streams import execute, next_list, now_ms, stream
+from tests.test_sql_streams import execute, next_list, now_ms, stream, token_of
 
 POLL = 60.0
 
@@ -52,13 +51,6 @@ def postgres(tmp_path: Path) -> Iterator[tuple[Gateway, str]]:
             yield gateway, url
         finally:
             gateway.close()
-
-
-def token_of(gateway: Gateway) -> str:
-    app = webtest.TestApp(gateway.app)
-    resp = app.post("/authorize", {"login": "alice", "password": "alice-pass"})
-    token: str = resp.json["d"]["access_token"]
-    return token
 
 
 def listening(gateway: Gateway, timeout: float = 10.0) -> None:

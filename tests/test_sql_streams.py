@@ -64,6 +64,14 @@ def execute(url: str, sql: str, **params: Any) -> None:
     engine.dispose()
 
 
+def token_of(gateway: Gateway) -> str:
+    """alice's access token."""
+    app = webtest.TestApp(gateway.app)
+    resp = app.post("/authorize", {"login": "alice", "password": "alice-pass"})
+    token: str = resp.json["d"]["access_token"]
+    return token
+
+
 def now_ms() -> int:
     """The time a back office stamps on a row it changes (``updated_at``, Unix ms).
 
@@ -86,10 +94,7 @@ def test_a_fill_in_the_broker_s_tables_reaches_the_orders_stream(
     broker: tuple[Gateway, str],
 ) -> None:
     gateway, url = broker
-    app = webtest.TestApp(gateway.app)
-    token = app.post("/authorize", {"login": "alice", "password": "alice-pass"}).json["d"][
-        "access_token"
-    ]
+    token = token_of(gateway)
     with stream(gateway, token, "/stream/orders") as messages:
         snapshot = next(messages)
         assert_stream_message("streamOrders", snapshot)
@@ -111,10 +116,7 @@ def test_a_fill_in_the_broker_s_tables_reaches_the_orders_stream(
 
 def test_positions_and_state_streams(broker: tuple[Gateway, str]) -> None:
     gateway, url = broker
-    app = webtest.TestApp(gateway.app)
-    token = app.post("/authorize", {"login": "alice", "password": "alice-pass"}).json["d"][
-        "access_token"
-    ]
+    token = token_of(gateway)
     with stream(gateway, token, "/stream/positions") as messages:
         [position] = next(messages)
         execute(url, "UPDATE positions SET net_qty = 0 WHERE pos_id = :id", id=int(position["id"]))
@@ -138,10 +140,7 @@ def test_net_and_individual_position_streams_of_a_netting_account(
     broker: tuple[Gateway, str],
 ) -> None:
     gateway, url = broker
-    app = webtest.TestApp(gateway.app)
-    token = app.post("/authorize", {"login": "alice", "password": "alice-pass"}).json["d"][
-        "access_token"
-    ]
+    token = token_of(gateway)
     opened = now_ms()
     with (
         stream(gateway, token, "/stream/individualPositions", "AC-10002") as lots,
