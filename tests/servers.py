@@ -8,10 +8,26 @@ import socket
 import pytest
 import sqlalchemy as sa
 
-POSTGRES_URL = os.environ.get(
-    "GATEWAY_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+"""The pytest-xdist worker running this process (gw0, gw1…); empty when run serially."""
+
+
+def _per_worker(url: str) -> str:
+    """Each parallel worker its own database on the server (test → test_gw0): tests that reset
+    the shared tables must not reset another worker's in the middle of its test."""
+    if not _WORKER:
+        return url
+    parsed = sa.engine.make_url(url)
+    return parsed.set(database=f"{parsed.database}_{_WORKER}").render_as_string(hide_password=False)
+
+
+POSTGRES_URL = _per_worker(
+    os.environ.get("GATEWAY_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 )
-MARIADB_URL = os.environ.get("GATEWAY_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/test")
+MARIADB_URL = _per_worker(
+    os.environ.get("GATEWAY_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/test")
+)
+_CREATED: set[str] = set()
 
 
 def in_ci() -> bool:
@@ -31,7 +47,33 @@ def require(url: str) -> str:
         if in_ci():
             pytest.fail(f"{message}; CI must run this test")
         pytest.skip(message)
+    if _WORKER and url not in _CREATED:
+        _create_database(parsed)
+        _CREATED.add(url)
     return url
+
+
+def _create_database(url: sa.URL) -> None:
+    """Create a worker's database if it is not there yet (the server's own `test` exists)."""
+    name = url.database or ""
+    admin = sa.create_engine(url.set(database=_ADMIN_DATABASE[url.get_backend_name()]),
+                             isolation_level="AUTOCOMMIT")  # fmt: skip
+    try:
+        with admin.connect() as connection:
+            if url.get_backend_name() == "postgresql":
+                found = connection.exec_driver_sql(
+                    "SELECT 1 FROM pg_database WHERE datname = %(name)s", {"name": name}
+                ).first()
+                if found is None:
+                    connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            else:
+                connection.exec_driver_sql(f"CREATE DATABASE IF NOT EXISTS `{name}`")
+    finally:
+        admin.dispose()
+
+
+# Where CREATE DATABASE runs: a database every server of the kind has.
+_ADMIN_DATABASE = {"postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql"}
 
 
 def reset_gateway_tables(url: str) -> None:
