@@ -36,6 +36,9 @@ from typing import Any
 import bcrypt
 import sqlalchemy as sa
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import notify_triggers  # the sibling module, found through the line above
+
 HERE = Path(__file__).resolve().parent
 DEFAULT_URL = f"sqlite:///{HERE / 'broker.db'}"
 """Where the script creates the database without an argument (``*.db`` is git-ignored)."""
@@ -671,42 +674,10 @@ NUMBERED = frozenset({"clients", "orders", "fills", "positions", "audit_log"})
 """Tables whose autoincrement ids the seed relies on (the rows refer to them as 1, 2, ...)."""
 
 
-NOTIFY_CHANNEL = "broker_changes"
-"""PostgreSQL: the channel the triggers below notify (gateway.yaml's ``listen``)."""
-
-NOTIFIED = ("trading_accounts", "orders", "fills", "positions", "account_leverage")
-"""The tables whose changes TradingView's trading streams show."""
-
-# PostgreSQL only: every change of an account's rows notifies the channel with the account
-# number, so the gateway's streams of that account re-read at once instead of at the next poll.
-# Notifications are sent when the changing transaction commits, and only then.
-_NOTIFY_FUNCTION = f"""
-CREATE OR REPLACE FUNCTION broker_notify_change() RETURNS trigger AS $$
-BEGIN
-    IF TG_OP = 'DELETE' THEN
-        PERFORM pg_notify('{NOTIFY_CHANNEL}', OLD.acct_no);
-    ELSE
-        PERFORM pg_notify('{NOTIFY_CHANNEL}', NEW.acct_no);
-    END IF;
-    RETURN NULL;
-END
-$$ LANGUAGE plpgsql
-"""
-
-
-def _notify_triggers(connection: sa.Connection) -> None:
-    connection.exec_driver_sql(_NOTIFY_FUNCTION)
-    for table in NOTIFIED:
-        connection.exec_driver_sql(
-            f"CREATE TRIGGER {table}_notify AFTER INSERT OR UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION broker_notify_change()"
-        )
-
-
 def create(url: str) -> None:
     """Drop every table of ``metadata`` at ``url`` (if present) and create them empty.
 
-    On PostgreSQL, also the triggers that notify ``NOTIFY_CHANNEL`` of every change.
+    On PostgreSQL, also the triggers that notify ``notify_triggers.CHANNEL`` of every change.
     """
     engine = sa.create_engine(url)
     try:
@@ -714,7 +685,7 @@ def create(url: str) -> None:
         metadata.create_all(engine)
         if engine.dialect.name == "postgresql":
             with engine.begin() as connection:
-                _notify_triggers(connection)
+                notify_triggers.install(connection)
     finally:
         engine.dispose()
 
