@@ -23,7 +23,14 @@ from gateway.trading.events import Changes
 from tests.conftest import with_store
 from tests.servers import POSTGRES_URL, require
 from tests.sql_broker import EXAMPLE, load_broker, scratch_database
-from tests.test_sql_streams import execute, next_list, now_ms, stream, token_of
+from tests.test_sql_streams import (
+    execute,
+    fill_at_its_limit,
+    next_list,
+    now_ms,
+    stream,
+    token_of,
+)
 
 POLL = 60.0
 
@@ -71,13 +78,7 @@ def test_a_fill_reaches_the_stream_by_notification_not_by_polling(
         working = [o for o in next(messages) if o["status"] == "working"]
         order_id = working[0]["id"]
         started = time.monotonic()
-        execute(
-            url,
-            "UPDATE orders SET st = 'F', filled_qty = qty, avg_px = lmt_px, updated_at = :now"
-            " WHERE ord_id = :id",
-            id=int(order_id),
-            now=now_ms(),
-        )
+        fill_at_its_limit(url, order_id)
         [update] = next_list(messages, "streamOrders")
         elapsed = time.monotonic() - started
     assert (update["id"], update["status"]) == (order_id, "filled")

@@ -318,14 +318,19 @@ def test_cancelling_one_bracket_leaves_the_other_and_the_parent(broker: Broker) 
     assert orders[parent]["status"] == "filled"
 
 
-def test_position_brackets_follow_partial_closes_and_closing_cancels_them(broker: Broker) -> None:
+def protected_position(broker: Broker) -> tuple[dict[str, Any], float, dict[str, Any]]:
+    """The seeded EURUSD position with a 1.07 stop-loss and a 1.09 take-profit put on it:
+    the position, its size and its brackets by type."""
     broker.quiet()
     broker.quote("EURUSD", 1.08000, 1.08010)
     [position] = broker.positions()
-    held = position["qty"]
     form = {"stopLoss": 1.07, "takeProfit": 1.09}
     assert broker.put(f"/positions/{position['id']}", "modifyPosition", form) == {"s": "ok"}
-    brackets = broker.children(position["id"])
+    return position, position["qty"], broker.children(position["id"])
+
+
+def test_position_brackets_follow_partial_closes_and_closing_cancels_them(broker: Broker) -> None:
+    position, held, brackets = protected_position(broker)
     assert sorted((o["type"], o["side"], o["status"], o["qty"]) for o in brackets.values()) == [
         ("limit", "sell", "working", held),
         ("stop", "sell", "working", held),
@@ -369,13 +374,7 @@ def test_bracket_kinds_the_account_does_not_offer_are_refused(broker: Broker) ->
 
 
 def test_native_reverse_turns_the_position_over_and_ends_its_brackets(broker: Broker) -> None:
-    broker.quiet()
-    broker.quote("EURUSD", 1.08000, 1.08010)
-    [position] = broker.positions()
-    held = position["qty"]
-    form = {"stopLoss": 1.07, "takeProfit": 1.09}
-    assert broker.put(f"/positions/{position['id']}", "modifyPosition", form) == {"s": "ok"}
-    brackets = broker.children(position["id"])
+    position, held, brackets = protected_position(broker)
     resp = broker.put(f"/positions/{position['id']}", "modifyPosition", {"side": "sell"})
     assert resp == {"s": "ok"}
     broker.settle()

@@ -81,6 +81,17 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def fill_at_its_limit(url: str, order_id: str) -> None:
+    """What the broker's back office does to fill a limit order, stamping the change's time."""
+    execute(
+        url,
+        "UPDATE orders SET st = 'F', filled_qty = qty, avg_px = lmt_px, updated_at = :now"
+        " WHERE ord_id = :id",
+        id=int(order_id),
+        now=now_ms(),
+    )
+
+
 def next_list(messages: Iterator[Any], op: str) -> list[Any]:
     for _ in range(100):
         message = next(messages)
@@ -101,14 +112,7 @@ def test_a_fill_in_the_broker_s_tables_reaches_the_orders_stream(
         working = [o for o in snapshot if o["status"] == "working"]
         assert working
         order_id = working[0]["id"]
-        # The broker's back office fills the order.
-        execute(
-            url,
-            "UPDATE orders SET st = 'F', filled_qty = qty, avg_px = lmt_px, updated_at = :now"
-            " WHERE ord_id = :id",
-            id=int(order_id),
-            now=now_ms(),
-        )
+        fill_at_its_limit(url, order_id)
         [update] = next_list(messages, "streamOrders")
         assert (update["id"], update["status"]) == (order_id, "filled")
         assert update["filledQty"] == update["qty"]  # whole entities, as the spec wants
