@@ -71,13 +71,17 @@ class Gateway:
 
 
 def build_connectors(
-    config: GatewayConfig, registry: Registry, market: MarketView | None = None
+    config: GatewayConfig,
+    registry: Registry,
+    market: MarketView | None = None,
+    store: Database | None = None,
 ) -> dict[str, Any]:
     """Instantiate every configured connector (cheap: nothing opens before start())."""
     built: dict[str, Any] = {}
     for name, spec in config.connectors.items():
         cls = registry.get(spec.type)
-        built[name] = cls(spec.options, ConnectorContext(name, config.base_dir, built, market))
+        context = ConnectorContext(name, config.base_dir, built, market, store)
+        built[name] = cls(spec.options, context)
     return built
 
 
@@ -103,7 +107,7 @@ def build(
     database = Database(config.store.url.reveal())
     market = build_market(config, database, clock)
     view = market_view(config, market, clock)
-    connectors = build_connectors(config, registry, view)
+    connectors = build_connectors(config, registry, view, database)
     identity: Identity = (
         connectors[config.auth.identity] if config.auth.identity else ConfiguredUsers(config.users)
     )

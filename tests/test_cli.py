@@ -129,9 +129,9 @@ def test_db_upgrade_then_current(tmp_path: Path, capsys: pytest.CaptureFixture[s
     config = tmp_path / "gateway.yaml"
     config.write_text(DEMO_NO_FEED.replace("sqlite:///demo.db", "sqlite:///fresh.db"))
     assert main(["db", str(config), "current"]) == 0
-    assert capsys.readouterr().out == "store revision: none (newest: 0002)\n"
+    assert capsys.readouterr().out == "store revision: none (newest: 0003)\n"
     assert main(["db", str(config), "upgrade"]) == 0
-    assert capsys.readouterr().out == "store revision: 0002 (newest: 0002)\n"
+    assert capsys.readouterr().out == "store revision: 0003 (newest: 0003)\n"
     assert (tmp_path / "fresh.db").exists()
 
 

@@ -22,9 +22,9 @@ from gateway.store.tables import metadata
 from tests import sql_broker
 from tests.servers import MARIADB_URL, POSTGRES_URL, require
 
-HEAD = "0002"
+HEAD = "0003"
 """The newest revision: every test migrates to it."""
-NEXT = "0003"
+NEXT = "0004"
 
 
 def scratch_database(server_url: str) -> Iterator[str]:

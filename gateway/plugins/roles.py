@@ -26,6 +26,7 @@ from gateway.plugins.records import (
     Quote,
     Tick,
 )
+from gateway.store.database import Database
 
 
 class Role(StrEnum):
@@ -73,6 +74,9 @@ class ConnectorContext:
     connectors: Mapping[str, Any]
     market: MarketView | None = field(default=None, compare=False)
     """Quotes and sessions of the instruments, for venues that price orders themselves."""
+    store: Database | None = field(default=None, compare=False)
+    """The gateway's own store, for connectors whose state must outlive a process (a FIX
+    session's sequence numbers: :class:`gateway.store.session_log.SessionLog`)."""
 
 
 @runtime_checkable

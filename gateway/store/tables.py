@@ -255,3 +255,39 @@ transactions = sa.Table(
     sa.Column("round_trip_ms", sa.Double, nullable=True),
     sa.Column("reported_at", sa.Double, nullable=True),
 )
+
+session_state = sa.Table(
+    "gw_session_state",
+    metadata,
+    # Sequenced sessions with an upstream (FIX): the next sequence number each way, kept here
+    # so that a restart, or another process taking the session over, resumes instead of
+    # resetting. `period_start` is the start of the scheduled session period the numbers
+    # belong to: a new period starts them again from 1.
+    sa.Column("session_id", sa.String(255), primary_key=True),
+    sa.Column("next_out", sa.BigInteger, nullable=False),
+    sa.Column("next_in", sa.BigInteger, nullable=False),
+    sa.Column("period_start", sa.Double, nullable=True),
+    sa.Column("updated_at", sa.Double, nullable=False),
+)
+
+session_messages = sa.Table(
+    "gw_session_messages",
+    metadata,
+    # The application messages a session sent, as sent, for the counterparty's resend
+    # requests. Written before the message goes out on the wire.
+    sa.Column("session_id", sa.String(255), primary_key=True),
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("sent_at", sa.Double, nullable=False),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+)
+
+session_values = sa.Table(
+    "gw_session_values",
+    metadata,
+    # What a session's application must remember across restarts besides sequence numbers,
+    # e.g. the client order id an upstream last acknowledged for each order.
+    sa.Column("session_id", sa.String(255), primary_key=True),
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+)
