@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import importlib.metadata
 import json
 import os
 import sys
@@ -180,12 +181,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     options: dict[str, object] = {"bind": args.bind}
     if args.workers:
         options["workers"] = args.workers
-    if config.market.feeds and (args.workers or 0) != 1:
-        # Until ticks travel between processes (the Redis bus), one process owns the feed and
-        # serves every stream; its threads hold the long-lived connections.
+    sessions = [
+        name
+        for name, connector in gateway.services.connectors.items()
+        if getattr(connector, "single_process", False)
+    ]
+    if (config.market.feeds or sessions) and (args.workers or 0) != 1:
+        # Until ticks and orders travel between processes (the Redis bus), one process owns
+        # the feed and any upstream session (a FIX session admits one logon) and serves every
+        # stream; its threads hold the long-lived connections.
         if args.workers and args.workers > 1:
+            what = f"the session of {', '.join(sessions)}" if sessions else "market data"
             print(
-                "gateway: market data is served by one worker process (--workers ignored)",
+                f"gateway: {what} is served by one worker process (--workers ignored)",
                 file=sys.stderr,
             )
         options["workers"] = 1
@@ -277,6 +285,10 @@ def parser() -> argparse.ArgumentParser:
     schema.set_defaults(func=cmd_schema)
 
     add_commands(sub)
+    # Commands that connectors ship (e.g. the fix connector's venue simulator), registered
+    # through entry points like the connectors themselves: the core never imports them.
+    for entry in importlib.metadata.entry_points(group="broker_gateway.commands"):
+        entry.load()(sub)
     return p
 
 

@@ -111,7 +111,7 @@ class FixDesk(Desk):
         return "" if order is None else str(order["status"])
 
 
-def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
+def eventually(check: Callable[[], bool], timeout: float = 20.0) -> None:
     """Poll until ``check`` holds (FIX answers are asynchronous)."""
     deadline = time.monotonic() + timeout
     while not check():
@@ -122,12 +122,13 @@ def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
 
 @contextmanager
 def fix_desk(
-    config: GatewayConfig, counterparty: Counterparty, **changes: Any
+    config: GatewayConfig, counterparty: Counterparty, port: int | None = None, **changes: Any
 ) -> Iterator[FixDesk]:
-    """A started gateway logged on to ``counterparty``, with BTC/USD quoted."""
+    """A started gateway logged on to ``counterparty`` (through ``port``, e.g. a proxy's)."""
     if UPSTREAM_SYMBOL not in counterparty.call("quotes"):
         counterparty.quote(UPSTREAM_SYMBOL, BID, ASK)
-    gateway = build(fix_config(config, counterparty.port, **changes), registry=registry())
+    target = counterparty.port if port is None else port
+    gateway = build(fix_config(config, target, **changes), registry=registry())
     gateway.start()
     try:
         desk = FixDesk(gateway, counterparty)

@@ -380,6 +380,7 @@ COMMANDS: dict[str, Callable[..., Any]] = {
     "skip_numbers": lambda b, count: b.skip_numbers(count),
     "fill": lambda b, order_id, qty, price: b.fill(b.orders[order_id], qty, price),
     "disconnect": lambda b: b.session().disconnect(),
+    "next_out": lambda b: b.session().getExpectedSenderNum(),
 }
 """What the test process may ask of the counterparty process."""
 
@@ -458,7 +459,7 @@ class Counterparty:
     def received_types(self) -> list[str]:
         return [k for k, _ in self.call("received")]
 
-    def wait_logon(self, timeout: float = 15.0) -> None:
+    def wait_logon(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while not self.call("logged_on"):
             assert time.monotonic() < deadline, "the gateway did not log on"

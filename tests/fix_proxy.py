@@ -10,7 +10,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 
 class Proxy:
@@ -70,10 +70,8 @@ class Proxy:
             pass
         finally:
             for sock in (source, target):
-                try:
+                with suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def _maybe_corrupt(self, data: bytes) -> bytes:
         with self._lock:
@@ -100,10 +98,8 @@ class Proxy:
         with self._lock:
             pairs = list(self._pairs)
         for client, _ in pairs:
-            try:
+            with suppress(OSError):
                 client.sendall(data)
-            except OSError:
-                pass
 
     def drop(self) -> None:
         """Cut every open connection at once (no Logout, no FIN handshake etiquette)."""
@@ -111,10 +107,8 @@ class Proxy:
             pairs, self._pairs = self._pairs, []
         for pair in pairs:
             for sock in pair:
-                try:
+                with suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 sock.close()
 
     def close(self) -> None:

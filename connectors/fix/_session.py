@@ -347,6 +347,11 @@ class Session:
             self._reject(msg, 9, "CompID problem")
             self._fatal("CompID problem")
             return
+        if self.state == "logging_on" and msg.type == "5" and self._initiator:
+            text = msg.get(Tag.Text) or "no reason given"
+            self._close_reason = f"the counterparty refused the logon: {text}"
+            self._closing = True
+            return
         if self.state == "logging_on" and msg.type != "A":
             self._fatal(f"the first message must be a Logon, not {msg.type!r}")
             return
