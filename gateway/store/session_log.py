@@ -48,17 +48,20 @@ class SessionLog:
         with self.database.engine.begin() as conn:
             row = self._row(conn)
             if row is None:
-                conn.execute(
-                    session_state.insert().values(
-                        session_id=self.session_id,
-                        next_out=1,
-                        next_in=1,
-                        period_start=None,
-                        updated_at=self._clock(),
-                    )
-                )
+                self._insert(conn, None)
                 return SessionNumbers(1, 1, None)
             return SessionNumbers(int(row.next_out), int(row.next_in), row.period_start)
+
+    def _insert(self, conn: Connection, period_start: float | None) -> None:
+        conn.execute(
+            session_state.insert().values(
+                session_id=self.session_id,
+                next_out=1,
+                next_in=1,
+                period_start=period_start,
+                updated_at=self._clock(),
+            )
+        )
 
     def _row(self, conn: Connection) -> Any:
         query = sa.select(
@@ -113,15 +116,7 @@ class SessionLog:
         """
         with self.database.engine.begin() as conn:
             if self._row(conn) is None:
-                conn.execute(
-                    session_state.insert().values(
-                        session_id=self.session_id,
-                        next_out=1,
-                        next_in=1,
-                        period_start=period_start,
-                        updated_at=self._clock(),
-                    )
-                )
+                self._insert(conn, period_start)
             else:
                 self._set(conn, next_out=1, next_in=1, period_start=period_start)
             conn.execute(
