@@ -26,7 +26,15 @@ def copy_example(path: Path, tmp_path: Path) -> Path:
     test-certificate`, never committed) gets one made in the copy, as its comments instruct.
     """
     target = tmp_path / path.parent.name
-    shutil.copytree(path.parent, target, ignore=shutil.ignore_patterns("*.db", "*.db-*", "secrets"))
+    ignore = shutil.ignore_patterns("*.db", "*.db-*", "secrets")
+    shutil.copytree(path.parent, target, ignore=ignore)
+    # An example that extends another example's file (examples/fix-demo extends the demo)
+    # needs that directory next to it, as in the repository.
+    for other in sorted(
+        set(re.findall(r"^extends: \.\./([\w-]+)/", path.read_text("utf-8"), re.M))
+    ):
+        if not (tmp_path / other).exists():
+            shutil.copytree(path.parent.parent / other, tmp_path / other, ignore=ignore)
     for name in sorted(set(re.findall(r"secrets/([\w.-]+)\.crt", path.read_text("utf-8")))):
         assert main(["test-certificate", str(target / "secrets"), "--name", name]) == 0
     return target / path.name
