@@ -8,8 +8,8 @@ to ``bench/results/latest.json`` and ``latest.md`` and the table is printed.
 
 ``--suite market`` runs the market-data suite (:mod:`bench.market`) instead, into
 ``market.json`` and ``market.md``; ``--suite trading`` the trading suite (:mod:`bench.trading`),
-into ``trading.json`` and ``trading.md``; ``--suite all`` runs the three and combines them in
-``latest.*``.
+into ``trading.json`` and ``trading.md``; ``--suite fix`` the FIX suite (:mod:`bench.fix`), into
+``fix.json`` and ``fix.md``; ``--suite all`` runs the four and combines them in ``latest.*``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import loadgen, market, report, servers, trading, trading_report
+from bench import fix, loadgen, market, report, servers, trading, trading_report
 from bench.hello import PATH as HELLO_PATH
 from bench.hello import gunicorn_options
 from bench.loadgen import Generator, LoadResult, Request
@@ -120,14 +120,16 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--suite",
-        choices=("http", "market", "trading", "all"),
+        choices=("http", "market", "trading", "fix", "all"),
         default="http",
         help="http: requests/s (this suite, latest.*); market: streaming latency, /history and "
         "streaming memory (bench.market, market.*); trading: order placement and GET /orders "
-        "(bench.trading, trading.*); all: the three, combined in latest.* (default http)",
+        "(bench.trading, trading.*); fix: FIX order round trips and market data (bench.fix, "
+        "fix.*); all: the four, combined in latest.* (default http)",
     )
     market.add_arguments(p)
     trading.add_arguments(p)
+    fix.add_arguments(p)
     return p
 
 
@@ -191,6 +193,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         trading_status, _document, trading_text = trading.run_and_write(args)
         print(trading_text, end="")
         return trading_status
+    if args.suite == "fix":
+        fix_status, _document, fix_text = fix.run_and_write(args)
+        print(fix_text, end="")
+        return fix_status
     try:
         generator = loadgen.choose(args.loadgen)
     except RuntimeError as exc:
@@ -268,7 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings=settings,
         rounds=rounds,
     )
-    market_status = trading_status = 0
+    market_status = trading_status = fix_status = 0
     if args.suite == "all":
         try:
             market_status, market_document = market.run(args)
@@ -280,11 +286,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         trading_status, trading_document, trading_text = trading.run_and_write(args)
         if trading_status == 130:
             return 130
+        # Written to fix.* likewise.
+        fix_status, fix_document, fix_text = fix.run_and_write(args)
+        if fix_status == 130:
+            return 130
         combined = {**document, "trading": trading_document} if trading_document else document
+        if fix_document:
+            combined["fix"] = fix_document
         json_path, md_path = report.write_all(combined, market_document, market_text, args.output)
         pages = report.markdown(document) + "\n" + market_text
-        if trading_text:
-            pages += "\n" + trading_text
+        if trading_text or fix_text:
+            pages += "".join("\n" + text for text in (trading_text, fix_text) if text)
             trading_report.replace(md_path, pages)
         print(pages, end="")
     else:
@@ -297,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"warning: {entry['label']}: {entry['successes']} successes, "
             f"{entry['errors']} errors {entry['error_kinds']}"
         )
-    return max(1 if failed else 0, market_status, trading_status)
+    return max(1 if failed else 0, market_status, trading_status, fix_status)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 
 Each subscribed symbol keeps a small book (entries by MDEntryID, or by price when the upstream
 sends no ids). A snapshot (W) replaces it, an incremental refresh (X) changes it; after each
-message the best bid and ask go out as a quote, the levels as depth (when more than the top
-was asked for), and every trade entry as a trade.
+message the best bid and ask go out as a quote when they changed, the levels as depth (when
+more than the top was asked for), and every trade entry as a trade.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from gateway.plugins.records import Depth, Quote, Tick, Trade
 class _Book:
     bids: dict[str, tuple[float, float]] = field(default_factory=dict)
     asks: dict[str, tuple[float, float]] = field(default_factory=dict)
+    last: tuple[tuple[float, float], tuple[float, float]] | None = None
+    """The top of book last sent as a quote."""
 
     def side(self, entry_type: str) -> dict[str, tuple[float, float]] | None:
         return self.bids if entry_type == "0" else self.asks if entry_type == "1" else None
@@ -126,7 +128,12 @@ class MarketBooks:
             return []
         bid = max(book.bids.values())
         ask = min(book.asks.values())
-        ticks: list[Tick] = [Quote(symbol, at, bid[0], bid[1], ask[0], ask[1])]
+        ticks: list[Tick] = []
+        # A message that left the top as it was (a trade, a change deeper in the book) repeats
+        # no quote: /streaming would only carry the same line again.
+        if book.last != (bid, ask):
+            book.last = (bid, ask)
+            ticks.append(Quote(symbol, at, bid[0], bid[1], ask[0], ask[1]))
         market = self.options.market_data
         if market is not None and market.depth != 1:
             ticks.append(
