@@ -26,6 +26,7 @@ CASES = [
     ("heartbeat: 30s", "heartbeat: 1.5s", "a whole number of seconds", "1.5s"),
     ("heartbeat: 30s", "heartbeat: soon", "expected a duration", "soon"),
     ("reconnect_min: 1s", "reconnect_min: 0s", "must be longer than 0 seconds", "reconnect_min"),
+    ("reconnect_min: 1s", "reconnect_min: 1s\n    lease: 0s", "must be longer than 0", "lease"),
     ("account_tag: 1 ", "account_tag: 0 ", "must be a FIX tag number", "account_tag: 0"),
     ("custom_fields: {route: 9001}", "custom_fields: {route: -4}", "route: must be FIX tag", "-4"),
     (

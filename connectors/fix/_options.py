@@ -194,6 +194,12 @@ class FixOptions:
         "answer before TradingView is told it is pending.",
         check=_positive_duration,
     )
+    lease: Duration = option(
+        Duration(10),
+        doc="Exactly one process sharing the store runs the session; it renews a lease in the "
+        "store every third of this. If it dies, another process takes over after at most this.",
+        check=_positive_duration,
+    )
     brackets: Literal["core"] = option(
         "core", doc="Brackets are worked by the gateway (sent as orders once activated)."
     )

@@ -21,6 +21,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from connectors.fix._market import MarketBooks
 from connectors.fix._options import FixOptions
 from connectors.fix._orders import OrderMapper, Working
@@ -30,6 +32,7 @@ from connectors.fix._wire import Message, Tag
 from gateway.plugins.records import Bar, ExecutionReport, OrderChange, OrderRequest, Rejected
 from gateway.plugins.roles import ConnectorContext, ExecutionSink, Role, TickSink
 from gateway.store.database import Database
+from gateway.store.leases import Lease
 from gateway.store.session_log import SessionLog
 
 __all__ = ["FixConnector"]
@@ -77,15 +80,24 @@ class FixConnector(Application):
         self._waiters: dict[str, _Waiter] = {}
         self.session: Session | None = None
         self.initiator: Initiator | None = None
+        self.lease: Lease | None = None
+        self._keeper: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Dial the upstream (in a thread of its own)."""
+        """Take the session's lease and dial the upstream (threads of their own).
+
+        Only the process holding the lease dials; the others keep trying to take it over, so
+        that the session moves to another process within ``lease`` when its owner dies.
+        """
         if self._store is None:
             raise RuntimeError(f"the fix connector {self.name!r} needs the gateway's store")
         store = SessionLog(self._store, self.settings.session_id)
         self.session = Session(self.settings, store, self)
+        name, ttl = f"fix:{self.settings.session_id}", self.options.lease.seconds
+        self.lease = Lease(self._store, name, ttl)
         schedule = self.options.schedule.schedule() if self.options.schedule else None
         self.initiator = Initiator(
             self.session,
@@ -93,13 +105,47 @@ class FixConnector(Application):
             self.options.port,
             backoff=(self.options.reconnect_min.seconds, self.options.reconnect_max.seconds),
             schedule=schedule,
+            may_run=lambda: self.lease is not None and self.lease.held,
         )
+        self._renew()  # at once: the first logon need not wait a renewal period
+        self._keeper = threading.Thread(target=self._keep_lease, name="fix-lease", daemon=True)
+        self._keeper.start()
         self.initiator.start()
 
+    def _renew(self) -> None:
+        lease = self.lease
+        if lease is None:
+            return
+        was = lease.held
+        try:
+            lease.acquire()
+        except SQLAlchemyError as exc:  # the store is away: the lease runs out on its own
+            log.warning("%s: cannot renew the session's lease: %s", self.name, exc)
+        if lease.held != was:
+            log.info(
+                "%s: this process %s the FIX session (%s)",
+                self.name,
+                "now runs" if lease.held else "no longer runs",
+                lease.holder,
+            )
+
+    def _keep_lease(self) -> None:
+        lease = self.lease
+        while lease is not None and not self._stopping.wait(lease.ttl / 6):
+            self._renew()
+
     def stop(self) -> None:
-        """Log out and stop dialling."""
+        """Log out, stop dialling and give the lease up (another process may take over)."""
+        self._stopping.set()
         if self.initiator is not None:
             self.initiator.stop()
+        if self._keeper is not None:
+            self._keeper.join(timeout=10)
+        if self.lease is not None:
+            try:
+                self.lease.release()
+            except SQLAlchemyError as exc:
+                log.warning("%s: cannot release the session's lease: %s", self.name, exc)
 
     @property
     def logged_on(self) -> bool:
@@ -125,6 +171,8 @@ class FixConnector(Application):
         session = self.session
         if session is None or session.state != "active":
             why = self.initiator.last_reason if self.initiator else "not started"
+            if self.lease is not None and not self.lease.held:
+                why = "another gateway process runs the FIX session"
             raise Rejected(
                 "The broker's order system is not connected right now"
                 + (f" ({why})" if why else "")

@@ -291,3 +291,15 @@ session_values = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
     sa.Column("updated_at", sa.Double, nullable=False),
 )
+
+leases = sa.Table(
+    "gw_leases",
+    metadata,
+    # Who holds a resource that exactly one process of the deployment may hold (a FIX
+    # session), until when. The holder renews before `expires_at`; once it has passed, any
+    # other process may take the lease over.
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("holder", sa.String(255), nullable=False),
+    sa.Column("expires_at", sa.Double, nullable=False),
+    sa.Column("acquired_at", sa.Double, nullable=False),
+)
