@@ -256,12 +256,14 @@ class Session:
         with self._send_lock:
             if self.state not in ("active", "logging_on"):
                 return
-            with contextlib.suppress(NotLoggedOn, OSError):
-                self._send_admin("5", [(Tag.Text, text)] if text else [])
+            # Noted before the Logout is written: the counterparty's answer may be read on the
+            # session's thread before this one returns, and must be taken as the answer.
             self.state = "logging_out"
             self.logged_on.clear()
             self._logout_sent = self.clock()
             self._close_reason = text or "logged out"
+            with contextlib.suppress(NotLoggedOn, OSError):
+                self._send_admin("5", [(Tag.Text, text)] if text else [])
 
     # -- sending ------------------------------------------------------------------------------
 
@@ -377,6 +379,10 @@ class Session:
             self._fatal(f"MsgSeqNum too low, expecting {expected} but received {seq}")
             return
         self._in_sequence(msg)
+        self._release_held()
+
+    def _release_held(self) -> None:
+        """Handle the messages held back for a gap that is now filled, in order."""
         while self._next_in in self._held and not self._closing:
             self._in_sequence(self._held.pop(self._next_in))
         if self._resend_until and self._next_in > self._resend_until:
@@ -508,6 +514,7 @@ class Session:
             return
         self._held = {k: v for k, v in self._held.items() if k >= new}
         self._advance_in(new)
+        self._release_held()
 
     def _resend(self, request: Message) -> None:
         begin = _int(request.get(Tag.BeginSeqNo)) or 1
