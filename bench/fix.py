@@ -28,32 +28,14 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import fix_parts, report
+from bench import arguments, fix_parts, report
 from bench.fix_parts import say
 
 PARTS = ("orders", "market")
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
-    return value
-
-
-def _positive(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
-
-
 def _parts(text: str) -> tuple[str, ...]:
-    parts = tuple(p.strip() for p in text.split(",") if p.strip())
-    unknown = sorted(set(parts) - set(PARTS))
-    if unknown or not parts:
-        raise argparse.ArgumentTypeError(f"parts are {', '.join(PARTS)}; got {text!r}")
-    return parts
+    return arguments.parts(text, PARTS)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -61,19 +43,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("FIX suite (see bench/README.md)")
     g.add_argument("--fix-parts", type=_parts, default=PARTS, metavar="LIST",
                    help="what to measure: orders,market (default both)")  # fmt: skip
-    g.add_argument("--fix-orders", type=_positive_int, default=50, metavar="N",
+    g.add_argument("--fix-orders", type=arguments.positive_int, default=50, metavar="N",
                    help="round trips per venue per round (default 50)")  # fmt: skip
-    g.add_argument("--fix-rounds", type=_positive_int, default=3, metavar="N",
+    g.add_argument("--fix-rounds", type=arguments.positive_int, default=3, metavar="N",
                    help="rounds of hello, paper, FIX round trips (default 3)")  # fmt: skip
-    g.add_argument("--fix-md-rate", type=_positive, default=1000.0, metavar="N",
+    g.add_argument("--fix-md-rate", type=arguments.positive, default=1000.0, metavar="N",
                    help="ticks per second of the paced run (default 1000)")  # fmt: skip
-    g.add_argument("--fix-md-seconds", type=_positive, default=5.0, metavar="S",
+    g.add_argument("--fix-md-seconds", type=arguments.positive, default=5.0, metavar="S",
                    help="seconds of the paced run (default 5)")  # fmt: skip
-    g.add_argument("--fix-md-burst", type=_positive_int, default=20000, metavar="N",
+    g.add_argument("--fix-md-burst", type=arguments.positive_int, default=20000, metavar="N",
                    help="ticks of the burst run, all due at once (default 20000)")  # fmt: skip
-    g.add_argument("--fix-md-symbols", type=_positive_int, default=4, metavar="N",
+    g.add_argument("--fix-md-symbols", type=arguments.positive_int, default=4, metavar="N",
                    help="symbols of the synthetic ticks (default 4)")  # fmt: skip
-    g.add_argument("--fix-md-lead", type=_positive, default=4.0, metavar="S",
+    g.add_argument("--fix-md-lead", type=arguments.positive, default=4.0, metavar="S",
                    help="seconds from a gateway's start to its first tick (default 4)")  # fmt: skip
 
 

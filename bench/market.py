@@ -29,7 +29,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import report
+from bench import arguments, report
 from bench.market_parts import history_part, memory_part, say, streaming_part
 from bench.market_report import markdown
 from gateway.serving import GUNICORN_DEFAULTS
@@ -54,18 +54,7 @@ def _counts(text: str) -> tuple[int, ...]:
 
 
 def _parts(text: str) -> tuple[str, ...]:
-    values = tuple(v.strip() for v in text.split(",") if v.strip())
-    unknown = set(values) - set(PARTS)
-    if unknown or not values:
-        raise argparse.ArgumentTypeError(f"parts are {', '.join(PARTS)}; got {text!r}")
-    return values
-
-
-def _positive(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
+    return arguments.parts(text, PARTS)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -87,14 +76,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--stream-seconds",
-        type=_positive,
+        type=arguments.positive,
         default=8.0,
         metavar="S",
         help="measured seconds of ticks per run (default 8)",
     )
     g.add_argument(
         "--stream-rate",
-        type=_positive,
+        type=arguments.positive,
         default=200.0,
         metavar="N",
         help="ticks per second, all symbols together (default 200)",
@@ -108,7 +97,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--stream-lead",
-        type=_positive,
+        type=arguments.positive,
         default=3.0,
         metavar="S",
         help="seconds from starting the gateway to its replay's start (default 3)",

@@ -28,7 +28,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import fix, loadgen, market, report, servers, trading, trading_report
+from bench import arguments, fix, loadgen, market, report, servers, trading, trading_report
 from bench.hello import PATH as HELLO_PATH
 from bench.hello import gunicorn_options
 from bench.loadgen import Generator, LoadResult, Request
@@ -43,20 +43,6 @@ SETTLE_SECONDS = 0.5
 """Pause between a warm-up and its measurement."""
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
-    return value
-
-
-def _non_negative(text: str) -> float:
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
-    return value
-
-
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     p = argparse.ArgumentParser(
@@ -65,42 +51,42 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--duration",
-        type=_positive_int,
+        type=arguments.positive_int,
         default=5,
         metavar="S",
         help="seconds of load per target (default 5)",
     )
     p.add_argument(
         "--rounds",
-        type=_positive_int,
+        type=arguments.positive_int,
         default=3,
         metavar="N",
         help="rounds of hello, targets, hello; the report gives medians (default 3)",
     )
     p.add_argument(
         "--warmup",
-        type=_non_negative,
+        type=arguments.non_negative,
         default=1.0,
         metavar="S",
         help="seconds of unmeasured load before each target (default 1)",
     )
     p.add_argument(
         "--connections",
-        type=_positive_int,
+        type=arguments.positive_int,
         default=32,
         metavar="N",
         help="concurrent keep-alive connections (default 32)",
     )
     p.add_argument(
         "--authorize-connections",
-        type=_positive_int,
+        type=arguments.positive_int,
         default=None,
         metavar="N",
         help="connections for POST /authorize (default: the CPU count; see bench/README.md)",
     )
     p.add_argument(
         "--workers",
-        type=_positive_int,
+        type=arguments.positive_int,
         default=None,
         metavar="N",
         help="gunicorn workers for both servers (default: GUNICORN_DEFAULTS)",

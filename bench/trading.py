@@ -35,7 +35,7 @@ from typing import Any
 
 import yaml
 
-from bench import loadgen, report, servers, trading_load, trading_report
+from bench import arguments, loadgen, report, servers, trading_load, trading_report
 from bench.hello import PATH as HELLO_PATH
 from bench.loadgen import Generator, LoadResult, Request
 from bench.report import Measurement
@@ -56,33 +56,19 @@ SEED_CLIENTS = 8
 THREADS = int(GUNICORN_DEFAULTS["threads"])
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
-    return value
-
-
-def _non_negative(text: str) -> float:
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
-    return value
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The trading suite's own options (shared with ``python -m bench.run``)."""
     g = p.add_argument_group("trading suite (see bench/README.md)")
     g.add_argument(
         "--trading-rounds",
-        type=_positive_int,
+        type=arguments.positive_int,
         default=2,
         metavar="N",
         help="rounds of hello, targets, hello; the table gives medians (default 2)",
     )
     g.add_argument(
         "--open-orders",
-        type=_positive_int,
+        type=arguments.positive_int,
         default=1000,
         metavar="N",
         help=f"open orders in {LIST_ACCOUNT} for GET /orders (default 1000)",
@@ -96,11 +82,11 @@ def parser() -> argparse.ArgumentParser:
         description="Order placement throughput and GET /orders latency, as ratios to a "
         "hello-world Falcon app measured in the same run.",
     )
-    p.add_argument("--duration", type=_positive_int, default=5, metavar="S",
+    p.add_argument("--duration", type=arguments.positive_int, default=5, metavar="S",
                    help="seconds of load per target (default 5)")  # fmt: skip
-    p.add_argument("--warmup", type=_non_negative, default=1.0, metavar="S",
+    p.add_argument("--warmup", type=arguments.non_negative, default=1.0, metavar="S",
                    help="seconds of unmeasured load before each target (default 1)")  # fmt: skip
-    p.add_argument("--connections", type=_positive_int, default=32, metavar="N",
+    p.add_argument("--connections", type=arguments.positive_int, default=32, metavar="N",
                    help="concurrent keep-alive connections (default 32)")  # fmt: skip
     p.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto",
                    help="load generator (default: wrk when on PATH, else python)")  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import shutil
@@ -13,7 +14,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +90,115 @@ def serve(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+# -- the gateway in a process group of its own --------------------------------------------
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live processes of a process group (zombies excluded: they can no longer write)."""
+    found: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # ended while we looked
+        # The command name in parentheses may contain spaces: fields start after the last ")".
+        state, _ppid, pgrp = stat.rsplit(")", 1)[1].split()[:3]
+        if int(pgrp) == pgid and state not in ("Z", "X"):
+            found.append(int(entry.name))
+    return found
+
+
+class Served:
+    """``gateway serve`` started in a new session: its pid is the group id of all its processes."""
+
+    def __init__(self, config: Path) -> None:
+        self.port = free_port()
+        self.log = config.parent / f"gateway-{self.port}.log"
+        with self.log.open("wb") as sink:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "gateway.cli", "serve", str(config),
+                 "--bind", f"127.0.0.1:{self.port}"],
+                stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        self.pgid = self.process.pid
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Return once the gateway answers; fail with its log if it does not come up."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                status, _ = call(self.port, "GET", "/mapping")
+                if status == 200:
+                    return
+            except (OSError, http.client.HTTPException):
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"gateway did not start:\n{self.log.read_text()}")
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        """SIGKILL the master and every worker at once; return when none of them lives."""
+        os.killpg(self.pgid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while survivors := group_members(self.pgid):
+            assert time.monotonic() < deadline, f"processes survived SIGKILL: {survivors}"
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """Stop gracefully (SIGTERM); whatever is left of the group is killed."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            with suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=30)
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pgid, signal.SIGKILL)
+        self.process.wait()
+
+
+@contextmanager
+def serving(config: Path) -> Iterator[Served]:
+    """A ready gateway on ``config``, stopped (or killed) when the block ends."""
+    served = Served(config)
+    try:
+        served.wait_ready()
+        yield served
+    finally:
+        served.stop()
+
+
+def call(
+    port_or_conn: int | http.client.HTTPConnection,
+    method: str,
+    path: str,
+    form: dict[str, str] | None = None,
+    token: str | None = None,
+) -> tuple[int, Any]:
+    """One request; (status, parsed JSON body). Connection errors propagate."""
+    if isinstance(port_or_conn, int):
+        conn = http.client.HTTPConnection("127.0.0.1", port_or_conn, timeout=30)
+    else:
+        conn = port_or_conn
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    body = urllib.parse.urlencode(form).encode() if form is not None else None
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        if isinstance(port_or_conn, int):
+            conn.close()
+
+
+def login(port: int) -> str:
+    """A token for demo/demo."""
+    status, body = call(port, "POST", "/authorize", {"login": "demo", "password": "demo"})
+    assert status == 200 and body["s"] == "ok", body
+    token: str = body["d"]["access_token"]
+    return token
