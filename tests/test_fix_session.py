@@ -726,25 +726,26 @@ def test_logout_closes_the_link_itself_when_no_answer_comes(connect: Connect) ->
 
 
 class HeldClock(FakeClock):
-    """Holds one thread at its second reading until the reader waits to send (a race made sure).
+    """Holds ``hold`` at the reading ``_write`` takes just after a write, until ``reader`` blocks.
 
-    In ``logout()`` that reading is right after the Logout was written (``_write`` notes it).
+    There the Logout is on the wire and ``logout()`` still has the send lock: the reader thread
+    reads the answer and blocks on that lock, in ``_send_admin`` (answering it as their Logout)
+    or in ``_disconnect`` (taking it as the answer). Either way the race is decided, every time.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.hold: threading.Thread | None = None
         self.reader: threading.Thread | None = None
-        self._calls = 0
 
     def __call__(self) -> float:
-        if self.hold is not None and threading.current_thread() is self.hold:
-            self._calls += 1
-            deadline = time.monotonic() + 2.0  # bounded: the fixed code never gets there
-            while self._calls == 2 and time.monotonic() < deadline:
-                ident = self.reader.ident if self.reader is not None else None
+        if threading.current_thread() is self.hold and sys._getframe(1).f_code.co_name == "_write":
+            self.hold = None  # the first write only: the Logout
+            deadline = time.monotonic() + WAIT  # bounded; a miss shows in the assertions
+            ident = self.reader.ident if self.reader is not None else None
+            while time.monotonic() < deadline:
                 frame = sys._current_frames().get(ident or 0)
-                if frame is not None and frame.f_code.co_name == "_send_admin":
+                if frame is not None and frame.f_code.co_name in ("_send_admin", "_disconnect"):
                     break
                 time.sleep(0.005)
         return self.now
@@ -758,7 +759,7 @@ def test_the_answer_to_our_logout_is_not_taken_for_theirs(connect: Connect) -> N
     clock.hold, clock.reader = leaving, link.session.thread
     leaving.start()
     assert link.peer.expect("5").get(Tag.Text) == "maintenance"
-    link.peer.send("5")  # the answer, while logout() has not yet noted that it left
+    link.peer.send("5")  # the answer, read while logout() still holds the send lock
     leaving.join(WAIT)
     link.peer.until_closed()
     assert link.peer.types().count("5") == 1  # their answer is not answered again
