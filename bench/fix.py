@@ -15,10 +15,7 @@ Results go to ``bench/results/fix.json`` and ``fix.md``; the page is printed.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import os
-import platform
 import signal
 import sys
 import tempfile
@@ -28,7 +25,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import arguments, fix_parts, report
+from bench import arguments, fix_parts, report, trading_report
 from bench.fix_parts import say
 
 PARTS = ("orders", "market")
@@ -80,13 +77,7 @@ def run(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
     """
     began = time.monotonic()
     document: dict[str, Any] = {
-        "suite": "fix",
-        "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count() or 1,
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        **report.head("fix"),
         "settings": {
             k: list(v) if isinstance(v, tuple) else v
             for k, v in vars(args).items()
@@ -191,10 +182,8 @@ def write(document: dict[str, Any], text: str, directory: Path) -> tuple[Path, P
     """``fix.json`` and ``fix.md`` in ``directory``; their paths."""
     directory.mkdir(parents=True, exist_ok=True)
     json_path, md_path = directory / "fix.json", directory / "fix.md"
-    for path, content in ((json_path, json.dumps(document, indent=2) + "\n"), (md_path, text)):
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(content, encoding="utf-8")
-        os.replace(tmp, path)
+    trading_report.replace(json_path, json.dumps(document, indent=2) + "\n")
+    trading_report.replace(md_path, text)
     return json_path, md_path
 
 

@@ -18,9 +18,7 @@ The parts themselves are in :mod:`bench.market_parts`. Results go to
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import platform
 import signal
 import tempfile
 import time
@@ -203,13 +201,7 @@ def run(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
     began = time.monotonic()
     status = 0
     document: dict[str, Any] = {
-        "suite": "market",
-        "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count() or 1,
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        **report.head("market"),
         "settings": {
             "gunicorn": f"{GUNICORN_DEFAULTS['worker_class']}, 1 worker × {THREADS} threads",
         },

@@ -38,6 +38,19 @@ class Measurement:
     result: LoadResult
 
 
+def head(suite: str) -> dict[str, Any]:
+    """The fields every suite's document starts with: its name, when, and on what machine."""
+    return {
+        "suite": suite,
+        "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count() or 1,
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+    }
+
+
 def _round(value: float, digits: int = 3) -> float:
     return float(f"{value:.{digits}g}") if value else 0.0
 

@@ -19,9 +19,6 @@ Both servers run one gunicorn worker: ``gateway serve`` serves a configuration w
 from __future__ import annotations
 
 import argparse
-import datetime
-import os
-import platform
 import signal
 import statistics
 import sys
@@ -330,13 +327,7 @@ def run(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
             "wrk and takes it from the servers, so its ratios are not comparable with wrk's."
         )
     document: dict[str, Any] = {
-        "suite": "trading",
-        "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count() or 1,
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        **report.head("trading"),
         "load_generator": loadgen.describe(generator),
         "settings": {
             "rounds": args.trading_rounds,

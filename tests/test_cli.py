@@ -11,6 +11,7 @@ import pytest
 from gateway.auth.passwords import verify_password
 from gateway.cli import main
 from tests.conftest import DEMO, DEMO_NO_FEED
+from tests.test_migrations import HEAD
 
 
 def test_check_lists_routes_and_connectors(capsys: pytest.CaptureFixture[str]) -> None:
@@ -129,9 +130,10 @@ def test_db_upgrade_then_current(tmp_path: Path, capsys: pytest.CaptureFixture[s
     config = tmp_path / "gateway.yaml"
     config.write_text(DEMO_NO_FEED.replace("sqlite:///demo.db", "sqlite:///fresh.db"))
     assert main(["db", str(config), "current"]) == 0
-    assert capsys.readouterr().out == "store revision: none (newest: 0003)\n"
+    head = HEAD  # the newest migration, named once (tests/test_migrations.py)
+    assert capsys.readouterr().out == f"store revision: none (newest: {head})\n"
     assert main(["db", str(config), "upgrade"]) == 0
-    assert capsys.readouterr().out == "store revision: 0003 (newest: 0003)\n"
+    assert capsys.readouterr().out == f"store revision: {head} (newest: {head})\n"
     assert (tmp_path / "fresh.db").exists()
 
 
