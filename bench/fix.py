@@ -189,14 +189,9 @@ def write(document: dict[str, Any], text: str, directory: Path) -> tuple[Path, P
 
 def run_and_write(args: argparse.Namespace) -> tuple[int, dict[str, Any] | None, str]:
     """Run, write ``fix.json`` and ``fix.md``; status (2: could not be made, 130: Ctrl-C)."""
-    try:
-        status, document = run(args)
-    except KeyboardInterrupt:
-        say("interrupted; servers stopped")
-        return 130, None, ""
-    except RuntimeError as exc:
-        say(f"fix: {exc}")
-        return 2, None, ""
+    status, document = report.guarded("fix", run, args)
+    if document is None:
+        return status, None, ""
     text = markdown(document)
     json_path, md_path = write(document, text, args.output)
     say(f"written: {json_path} and {md_path}")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import os
 import platform
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,25 @@ class Measurement:
     request: Request
     connections: int
     result: LoadResult
+
+
+def guarded(
+    suite: str,
+    run: Callable[[argparse.Namespace], tuple[int, dict[str, Any]]],
+    args: argparse.Namespace,
+) -> tuple[int, dict[str, Any] | None]:
+    """``run(args)``, with a suite's exits: 130 on Ctrl-C, 2 when the run could not be made.
+
+    The document is None in both cases; the reason is printed on stderr.
+    """
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        print("bench: interrupted; servers stopped", file=sys.stderr, flush=True)
+        return 130, None
+    except RuntimeError as exc:
+        print(f"bench: {suite}: {exc}", file=sys.stderr, flush=True)
+        return 2, None
 
 
 def head(suite: str) -> dict[str, Any]:

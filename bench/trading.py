@@ -361,14 +361,9 @@ def run_and_write(args: argparse.Namespace) -> tuple[int, dict[str, Any] | None,
     Status: 0 when every request succeeded, 1 when some failed, 2 when the run could not be
     made (the document is then None), 130 on Ctrl-C.
     """
-    try:
-        status, document = run(args)
-    except KeyboardInterrupt:
-        say("interrupted; servers stopped")
-        return 130, None, ""
-    except RuntimeError as exc:
-        say(f"trading: {exc}")
-        return 2, None, ""
+    status, document = report.guarded("trading", run, args)
+    if document is None:
+        return status, None, ""
     text = trading_report.markdown(document)
     json_path, md_path = trading_report.write(document, text, args.output)
     say(f"written: {json_path} and {md_path}")

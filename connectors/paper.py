@@ -170,6 +170,10 @@ class Paper:
         thread = self._thread
         return thread is not None and thread.is_alive()
 
+    def health(self) -> tuple[bool, str]:
+        """For ``/readyz``: the venue works orders while its thread runs."""
+        return (True, "working orders") if self.running else (False, "stopped")
+
     def subscribe(self, sink: ExecutionSink) -> None:
         """Send every execution report from now on to ``sink`` too."""
         with self._lock:

@@ -11,7 +11,7 @@ import falcon
 import falcon.media
 import orjson
 
-from gateway.api.routes import OAUTH_ROUTES, ROUTES, Route
+from gateway.api.routes import OAUTH_ROUTES, PROBE_ROUTES, ROUTES, Route
 from gateway.auth.oauth.setup import build_oauth
 from gateway.auth.throttle import Throttle
 from gateway.auth.tokens import Clock, TokenStore, new_token
@@ -50,6 +50,8 @@ class Gateway:
         feeds = feeds_of(self.services.config, self.services.connectors)
         if market is not None:
             market.attach(feeds)  # before the feeds start, so that no tick is missed
+        if self.services.trading is not None:
+            self.services.trading.attach()  # likewise for the venue's first reports
         for connector in self.services.connectors.values():
             connector.start()
         if market is not None:
@@ -139,12 +141,13 @@ def build(
     compact = falcon.media.JSONHandler(dumps=orjson.dumps, loads=orjson.loads)
     app.resp_options.media_handlers[falcon.MEDIA_JSON] = compact
     install_error_handlers(app, services.messages)
-    routes = ROUTES + (OAUTH_ROUTES if services.oauth else ())
+    routes = ROUTES + (OAUTH_ROUTES if services.oauth else ()) + PROBE_ROUTES
     for route in routes:
         if route.auth not in AUTH_KINDS:
             # Checked once here, so a resource with a typo in `auth` fails at startup.
             raise TypeError(f"{route.resource!r}: auth must be one of {AUTH_KINDS}")
-        app.add_route(config.server.base_path + route.path, route.resource(services))
+        prefix = "" if route in PROBE_ROUTES else config.server.base_path
+        app.add_route(prefix + route.path, route.resource(services))
     return Gateway(app=app, services=services, routes=routes, listing_problems=tuple(problems))
 
 

@@ -15,6 +15,8 @@ from gateway.config.market import Market
 from gateway.config.model import Store
 from gateway.config.trading import Trading
 from gateway.config.types import Secret
+from gateway.store.database import Database
+from gateway.store.migrate import upgrade
 from tests.oauth_app import OAuthClientSim, with_oauth
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,6 +112,18 @@ def any_store(
     reset_gateway_tables(url)
     yield with_store(demo_config, url)
     reset_gateway_tables(url)
+
+
+@pytest.fixture
+def any_database(any_store: GatewayConfig) -> Iterator[Database]:
+    """The store of :func:`any_store`, migrated to the newest revision, as a ``Database``."""
+    url = any_store.store.url.reveal()
+    upgrade(url)
+    database = Database(url)
+    try:
+        yield database
+    finally:
+        database.dispose()
 
 
 @pytest.fixture

@@ -3,8 +3,10 @@
 It validates every message against QuickFIX's own FIX 4.4 data dictionary, works orders
 against quotes the test sets (marketable orders fill at once, others rest until a quote
 reaches them), answers replace and cancel requests, and serves market data (a snapshot, then
-incremental refreshes on every quote). Tests reach into it to misbehave on purpose: skip
-sequence numbers, refuse orders, drop the link.
+incremental refreshes on every quote). A NewOrderList is worked as a bracket: its first order
+is the entry, the others wait until the entry has filled and then cancel each other (shrinking
+each other on a partial fill), and cancelling the unfilled entry cancels them. Tests reach into
+it to misbehave on purpose: skip sequence numbers, refuse orders, drop the link.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import quickfix as fix  # type: ignore[import-untyped]
+import quickfix44 as fix44  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parent.parent
 DICTIONARY = Path(sys.prefix) / "share" / "quickfix" / "FIX44.xml"
@@ -63,6 +66,10 @@ class Broker(fix.Application):  # type: ignore[misc]
         self.quotes: dict[str, tuple[float, float]] = {}
         self.orders: dict[str, Resting] = {}
         self.received: list[tuple[str, dict[int, str]]] = []
+        self.legs: dict[str, list[Resting]] = {}
+        """Entry order id → its bracket legs (waiting while the entry is not filled)."""
+        self.entry_of: dict[str, str] = {}
+        """Leg order id → its entry's order id."""
         self.subscriptions: dict[str, str] = {}  # symbol -> MDReqID
         self.logons = 0
         self.logged_on = threading.Event()
@@ -72,6 +79,9 @@ class Broker(fix.Application):  # type: ignore[misc]
         self.session_reject_next: str | None = None
         self.password: str | None = None
         self._ids = itertools.count(1)
+        self.filled: list[Resting] = []
+        self.lists: list[tuple[str, str | None]] = []
+        """(ListID, ContingencyType) of every NewOrderList taken."""
         self._lock = threading.RLock()
         self.on_order: Callable[[Resting], None] | None = None
         self.keep: tuple[Any, ...] = ()
@@ -118,19 +128,17 @@ class Broker(fix.Application):  # type: ignore[misc]
                 self._cancel(message)
             elif msg_type == "V":
                 self._market_data_request(message)
+            elif msg_type == "E":
+                self._new_list(message)
 
     # -- orders ----------------------------------------------------------------------------
 
-    def _new_order(self, message: Any) -> None:
-        cl = message.getField(11)
-        if cl in self.orders or any(o.cl_ord_id == cl for o in self.orders.values()):
-            return  # a PossDup resend of an order already taken
-        symbol = message.getField(55)
-        order = Resting(
-            cl_ord_id=cl,
+    def _resting(self, message: Any) -> Resting:
+        return Resting(
+            cl_ord_id=message.getField(11),
             order_id=f"V{next(self._ids)}",
             account=_get(message, 1) or "",
-            symbol=symbol,
+            symbol=message.getField(55),
             side=message.getField(54),
             ord_type=message.getField(40),
             qty=float(message.getField(38)),
@@ -138,8 +146,23 @@ class Broker(fix.Application):  # type: ignore[misc]
             stop=float(s) if (s := _get(message, 99)) else None,
             tif=_get(message, 59),
         )
-        if symbol in self.refuse_symbols or symbol not in self.quotes:
-            self._report(order, "8", "8", text=f"Unknown or halted symbol {symbol}")
+
+    def _known(self, cl_ord_id: str) -> bool:
+        return self._find(cl_ord_id) is not None or any(
+            o.cl_ord_id == cl_ord_id for o in self.filled
+        )
+
+    def _refused(self, order: Resting) -> bool:
+        if order.symbol in self.refuse_symbols or order.symbol not in self.quotes:
+            self._report(order, "8", "8", text=f"Unknown or halted symbol {order.symbol}")
+            return True
+        return False
+
+    def _new_order(self, message: Any) -> None:
+        if self._known(message.getField(11)):
+            return  # a PossDup resend of an order already taken
+        order = self._resting(message)
+        if self._refused(order):
             return
         self.orders[order.order_id] = order
         self._report(order, "0", "0")
@@ -147,8 +170,51 @@ class Broker(fix.Application):  # type: ignore[misc]
             self.on_order(order)
         self._work(order)
 
+    def _new_list(self, message: Any) -> None:
+        entries = []
+        for number in range(1, int(message.getField(73)) + 1):
+            group = fix44.NewOrderList.NoOrders()
+            message.getGroup(number, group)
+            entries.append(group)
+        if not entries or self._known(entries[0].getField(11)):
+            return  # empty, or a PossDup resend of a list already taken
+        entry, *legs = [self._resting(group) for group in entries]
+        if self._refused(entry):
+            for leg in legs:
+                self._report(leg, "8", "8", text="Its entry order was refused")
+            return
+        self.lists.append((message.getField(66), _get(message, 1385)))
+        self.orders[entry.order_id] = entry
+        self.legs[entry.order_id] = legs
+        self._report(entry, "0", "0")
+        for leg in legs:
+            self.entry_of[leg.order_id] = entry.order_id
+            self._report(leg, "A", "A")  # pending new: it waits for the entry
+        self._work(entry)
+
+    def _activate(self, entry: Resting) -> None:
+        legs = self.legs.pop(entry.order_id, [])
+        for leg in legs:
+            self.orders[leg.order_id] = leg
+            self._report(leg, "0", "0")
+        for leg in legs:
+            self._work(leg)  # a leg filled here cancels the other: that one is then skipped
+
+    def _one_cancels_other(self, leg: Resting, done: bool) -> None:
+        entry = self.entry_of.get(leg.order_id)
+        for other in list(self.orders.values()):
+            if other is leg or entry is None or self.entry_of.get(other.order_id) != entry:
+                continue
+            if done:
+                del self.orders[other.order_id]
+                self._report(other, "4", "4", text="One-cancels-other: the other leg filled")
+            else:
+                other.qty = other.cum_qty + (leg.qty - leg.cum_qty)
+                self._report(other, "D", "1" if other.cum_qty else "0")  # restated
+
     def _find(self, cl_ord_id: str) -> Resting | None:
-        for order in self.orders.values():
+        waiting = [leg for legs in self.legs.values() for leg in legs]
+        for order in [*self.orders.values(), *waiting]:
             if order.cl_ord_id == cl_ord_id:
                 return order
         return None
@@ -176,8 +242,14 @@ class Broker(fix.Application):  # type: ignore[misc]
             self._cancel_reject(message, "1", "Unknown order")
             return
         order.cl_ord_id = message.getField(11)
-        del self.orders[order.order_id]
+        if order.order_id in self.orders:
+            del self.orders[order.order_id]
+        else:  # a waiting leg
+            entry = self.entry_of[order.order_id]
+            self.legs[entry] = [leg for leg in self.legs[entry] if leg is not order]
         self._report(order, "4", "4", orig=orig)
+        for leg in self.legs.pop(order.order_id, []):  # an unfilled entry takes its legs
+            self._report(leg, "4", "4", text="Its entry order was cancelled")
 
     def _cancel_reject(self, message: Any, response_to: str, text: str) -> None:
         reply = fix.Message()
@@ -223,7 +295,12 @@ class Broker(fix.Application):  # type: ignore[misc]
             done = order.cum_qty >= order.qty - 1e-9
             if done:
                 self.orders.pop(order.order_id, None)
+                self.filled.append(order)
             self._report(order, "F", "2" if done else "1", last=(qty, price))
+            if done and order.order_id in self.legs:
+                self._activate(order)
+            if order.order_id in self.entry_of:
+                self._one_cancels_other(order, done)
 
     def _report(
         self,
@@ -374,6 +451,8 @@ COMMANDS: dict[str, Callable[..., Any]] = {
     "refuse_symbol": lambda b, symbol: b.refuse_symbols.add(symbol),
     "received": lambda b: list(b.received),
     "orders": lambda b: {k: vars(v).copy() for k, v in b.orders.items()},
+    "lists": lambda b: list(b.lists),
+    "waiting_legs": lambda b: {k: [vars(leg).copy() for leg in v] for k, v in b.legs.items()},
     "quotes": lambda b: dict(b.quotes),
     "logons": lambda b: b.logons,
     "logged_on": lambda b: b.logged_on.is_set(),

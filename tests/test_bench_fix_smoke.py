@@ -32,7 +32,7 @@ def test_tiny_fix_run_fills_orders_and_streams_every_tick(tmp_path: Path) -> Non
             "--fix-rounds", "1",
             "--fix-md-rate", "200",
             "--fix-md-seconds", "1",
-            "--fix-md-burst", "400",
+            "--fix-md-burst", "2000",  # spans several reads: a rate needs two arrival times
             "--fix-md-lead", "3",
             "--output", str(tmp_path),
         ]

@@ -28,6 +28,19 @@ CASES = [
     ("reconnect_min: 1s", "reconnect_min: 0s", "must be longer than 0 seconds", "reconnect_min"),
     ("reconnect_min: 1s", "reconnect_min: 1s\n    lease: 0s", "must be longer than 0", "lease"),
     ("account_tag: 1 ", "account_tag: 0 ", "must be a FIX tag number", "account_tag: 0"),
+    (
+        "brackets: core",
+        "brackets: sideways",
+        "unknown value 'sideways' (allowed: core, native)",
+        "sideways",
+    ),
+    (
+        "brackets: core",
+        "brackets: native\n    bracket_list_tags: [{tag: 0, value: '2'}]",
+        "must be a FIX tag number",
+        "bracket_list_tags",
+    ),
+    ("brackets: core", "brackets: native\n    bracket_list_tags: 1385", "expected a list", "1385"),
     ("custom_fields: {route: 9001}", "custom_fields: {route: -4}", "route: must be FIX tag", "-4"),
     (
         'time_in_force: {DAY: "0", GTC: "1", GTT: "6"}',
@@ -53,6 +66,18 @@ CASES = [
         "heartbeat: 30s",
         "heartbeat: 30s\n    schedule: {start_day: someday}",
         "must be a day of the week",
+        "schedule:",
+    ),
+    (
+        "heartbeat: 30s",
+        "heartbeat: 30s\n    schedule: {start_day: sun, start: '17:00', end: '17:00'}",
+        "schedule.end_day: a weekly session needs both start_day and end_day",
+        "schedule:",
+    ),
+    (
+        "heartbeat: 30s",
+        "heartbeat: 30s\n    schedule: {end_day: fri}",
+        "schedule.start_day: a weekly session needs both start_day and end_day",
         "schedule:",
     ),
 ]

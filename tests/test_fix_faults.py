@@ -7,12 +7,14 @@ whose order is affected reads why.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from gateway.config import GatewayConfig
+from gateway.trading.setup import TradingRuntime
 from tests.fix_app import FixDesk, eventually, fix_desk, free_port
 from tests.fix_counterparty import Counterparty, counterparty
 from tests.fix_proxy import Proxy, proxy
@@ -47,9 +49,17 @@ def test_orders_while_the_session_is_down_get_a_clear_errmsg(
     config: GatewayConfig, venue: Counterparty, relay: Proxy
 ) -> None:
     with fix_desk(config, venue, port=relay.port) as desk:
+        assert desk.app.get("/readyz").json["checks"]["connector:upstream"] == {
+            "ok": True,
+            "detail": "logged on",
+        }
         relay.refuse = True
         relay.drop()
         eventually(lambda: not desk.connector.logged_on)
+        probe = desk.app.get("/readyz", expect_errors=True)
+        assert probe.status_int == 503
+        upstream = probe.json["checks"]["connector:upstream"]
+        assert not upstream["ok"] and upstream["detail"].startswith("not logged on (")
         answer = desk.try_place(qty=0.1, side="buy", type="market")
         assert answer["s"] == "error"
         assert "order system is not connected right now" in answer["errmsg"]
@@ -123,6 +133,36 @@ def test_a_restarted_gateway_resumes_its_numbers_and_recovers_missed_reports(
         session = desk.connector.session
         assert session is not None and session.next_out > out_before  # resumed, not reset
     assert venue.call("logons") == logons + 1
+
+
+def test_a_fill_resent_before_the_trading_core_starts_is_booked(
+    config: GatewayConfig, venue: Counterparty, relay: Proxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The venue starts, logs on and gets the missed fill before the core has started.
+
+    The core starts late here on purpose (on a loaded machine it may): the fill must still be
+    booked, so the core listens to the venue before the venue starts.
+    """
+    with fix_desk(config, venue, port=relay.port) as desk:
+        order_id = desk.place(qty=0.4, side="sell", type="limit", limitPrice=61000.0)
+        eventually(lambda: desk.status(order_id) == "working")
+        relay.refuse = True
+        relay.drop()
+        eventually(lambda: not desk.connector.logged_on)
+    venue.quote("BTC/USD", 61000.0, 61001.0)  # fills while the gateway is gone
+    logons = venue.call("logons")
+    relay.refuse = False
+    original = TradingRuntime.start
+
+    def late_start(runtime: TradingRuntime) -> None:
+        eventually(lambda: venue.call("logons") == logons + 1)
+        time.sleep(1.0)  # the resend is answered in milliseconds: the fill has arrived
+        original(runtime)
+
+    monkeypatch.setattr(TradingRuntime, "start", late_start)
+    with fix_desk(config, venue, port=relay.port) as desk:
+        eventually(lambda: desk.status(order_id) == "filled")
+        assert [e["qty"] for e in fills(desk)] == [0.4]
 
 
 def test_a_gap_from_the_counterparty_is_filled_and_the_session_goes_on(

@@ -11,13 +11,15 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import webtest
 
 from connectors.fix.venue import VenueServer
-from gateway.app import build
+from gateway.app import Gateway, build
 from gateway.config import GatewayConfig
 from gateway.config.loader import load_config
 from gateway.config.types import Secret
@@ -61,10 +63,12 @@ def in_process(tmp_path: Path) -> Iterator[int]:
         server.stop()
 
 
-def test_the_gateway_trades_and_streams_through_the_simulator(
-    demo_config: GatewayConfig, in_process: int
-) -> None:
-    config = fix_config(demo_config, in_process, password=Secret("s3cret"), symbols={})
+@contextmanager
+def on_simulator(
+    demo_config: GatewayConfig, port: int, **changes: Any
+) -> Iterator[tuple[Gateway, webtest.TestApp, dict[str, str]]]:
+    """The demo gateway logged on to the simulator; its WebTest app and a user's headers."""
+    config = fix_config(demo_config, port, password=Secret("s3cret"), symbols={}, **changes)
     gateway = build(config, registry=registry())
     gateway.start()
     try:
@@ -72,7 +76,15 @@ def test_the_gateway_trades_and_streams_through_the_simulator(
         eventually(lambda: connector.logged_on, timeout=30)
         app = webtest.TestApp(gateway.app)
         token = app.post("/authorize", {"login": "demo", "password": "demo"}).json["d"]
-        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        yield gateway, app, {"Authorization": f"Bearer {token['access_token']}"}
+    finally:
+        gateway.close()
+
+
+def test_the_gateway_trades_and_streams_through_the_simulator(
+    demo_config: GatewayConfig, in_process: int
+) -> None:
+    with on_simulator(demo_config, in_process) as (gateway, app, headers):
         market = gateway.services.market
         assert market is not None
         eventually(lambda: market.quotes.get("BTCUSD").quote is not None, timeout=30)
@@ -89,8 +101,27 @@ def test_the_gateway_trades_and_streams_through_the_simulator(
             return any(o["id"] == order_id and o["status"] == "filled" for o in orders)
 
         eventually(filled)
-    finally:
-        gateway.close()
+
+
+def test_native_brackets_to_an_upstream_without_lists_are_refused_with_its_reason(
+    demo_config: GatewayConfig, in_process: int
+) -> None:
+    """The simulator works no NewOrderList: the order is rejected, nothing half-placed."""
+    with on_simulator(demo_config, in_process, brackets="native") as (_, app, headers):
+        form = {"instrument": "BTCUSD", "qty": "0.01", "side": "buy", "type": "limit",
+                "limitPrice": "1000", "takeProfit": "2000", "currentAsk": "1",
+                "currentBid": "1"}  # fmt: skip
+        placed = app.post("/accounts/DEMO-USD/orders", form, headers=headers).json
+        assert placed["s"] == "error"
+        assert placed["errmsg"] == (
+            "The order was rejected: Refused by the broker's order system: "
+            "MsgType E is not supported here"
+        )
+        orders = app.get("/accounts/DEMO-USD/orders", headers=headers).json["d"]
+        assert sorted((o["type"], o["status"]) for o in orders) == [
+            ("limit", "cancelled"),  # the take-profit, never sent on its own
+            ("limit", "rejected"),
+        ]
 
 
 def test_a_wrong_password_is_refused_and_retried_with_backoff(

@@ -82,6 +82,16 @@ CASES = [
         ],
         id="backfill-not-a-duration",
     ),
+    pytest.param(
+        plus("market:\n  max_tick_age: 0s\n"),
+        ["8:17: market.max_tick_age: must be longer than 0 seconds"],
+        id="max-tick-age-zero",
+    ),
+    pytest.param(
+        plus("market:\n  max_tick_age: [30s]\n"),
+        ["8:17: market.max_tick_age: expected a duration such as 30s, 15m or 1h, got a list"],
+        id="max-tick-age-not-a-duration",
+    ),
 ]
 
 

@@ -22,9 +22,9 @@ from gateway.store.tables import metadata
 from tests import sql_broker
 from tests.servers import MARIADB_URL, POSTGRES_URL, require
 
-HEAD = "0004"
+HEAD = "0006"
 """The newest revision: every test migrates to it."""
-NEXT = "0005"
+NEXT = "0007"
 
 
 def scratch_database(server_url: str) -> Iterator[str]:

@@ -6,7 +6,7 @@ account tag, symbols, time in force, custom tags.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
@@ -95,8 +95,16 @@ class ScheduleOptions:
         None, doc="A weekly session: the day it starts (e.g. sun); left out: daily.", check=_day
     )
     end_day: str | None = option(
-        None, doc="A weekly session: the day it ends (e.g. fri).", check=_day
+        None,
+        doc="A weekly session: the day it ends (e.g. fri); given with `start_day` only.",
+        check=_day,
     )
+
+    def validate(self) -> Iterator[tuple[str, str]]:
+        """A weekly session names both days: one day alone is a half-written schedule."""
+        if (self.start_day is None) != (self.end_day is None):
+            missing = "end_day" if self.end_day is None else "start_day"
+            yield missing, "a weekly session needs both start_day and end_day"
 
     def schedule(self) -> Schedule:
         """The checked schedule."""
@@ -107,7 +115,7 @@ class ScheduleOptions:
             end,
             ZoneInfo(self.timezone),
             None if self.start_day is None else parse_day(self.start_day),
-            None if self.end_day is None else parse_day(self.end_day or self.start_day or ""),
+            None if self.end_day is None else parse_day(self.end_day),
         )
 
 
@@ -200,8 +208,16 @@ class FixOptions:
         "store every third of this. If it dies, another process takes over after at most this.",
         check=_positive_duration,
     )
-    brackets: Literal["core"] = option(
-        "core", doc="Brackets are worked by the gateway (sent as orders once activated)."
+    brackets: Literal["core", "native"] = option(
+        "core",
+        doc="core: the gateway works brackets (a leg is sent as an order once its parent "
+        "fills; it cancels the other leg itself). native: an order and its brackets go out "
+        "as one NewOrderList (E), and the upstream works them (see docs/fix.md).",
+    )
+    bracket_list_tags: tuple[OrderTag, ...] = option(
+        (OrderTag(1385, "2"),),
+        doc="Tags sent on the NewOrderList of native brackets, telling the upstream how the "
+        "orders hang together; default ContingencyType (1385) = 2, one-triggers-other.",
     )
     market_data: MarketDataOptions | None = option(
         None, doc="Subscribe to the upstream's market data; left out: orders only."

@@ -1,6 +1,7 @@
 """Orders as FIX messages and execution reports back into the core's terms.
 
-ClOrdID scheme: ``<prefix><order id>`` for a new order, ``<prefix><order id>.<n>`` for its
+ClOrdID scheme: ``<prefix><order id>`` for a new order (and for each order of a bracket
+list, whose ListID is the parent's ClOrdID), ``<prefix><order id>.<n>`` for its
 n-th replace or cancel request. The gateway's order ids are unique in its store, and ``n`` is
 kept in the session's store values, so ids never repeat across restarts, and every id leads
 back to its order.
@@ -9,7 +10,7 @@ back to its order.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from connectors.fix._options import FixOptions
@@ -112,6 +113,33 @@ class OrderMapper:
         body.append((Tag.TransactTime, timestamp(time.time())))
         body += self._prices(request)
         body += self._custom(request.custom_fields)
+        return body
+
+    def new_list(
+        self, parent: OrderRequest, legs: Sequence[OrderRequest]
+    ) -> list[tuple[int, str | int | float]]:
+        """The body of a NewOrderList (E): an order and its brackets (native brackets).
+
+        The list's id is the parent's ClOrdID; the parent is its first order (ListSeqNo 1)
+        and each leg follows with its own ClOrdID, so that every report names one of the
+        gateway's orders. How the orders hang together is told by ``bracket_list_tags``.
+        """
+        orders = (parent, *legs)
+        body: list[tuple[int, str | int | float]] = [
+            (Tag.ListID, self.new_id(parent.client_order_id)),
+            (Tag.BidType, "3"),  # no bidding process
+            *[(t.tag, t.value) for t in self.options.bracket_list_tags],
+            (Tag.TotNoOrders, len(orders)),
+            (Tag.NoOrders, len(orders)),
+        ]
+        now = timestamp(time.time())
+        for number, order in enumerate(orders, 1):
+            body += [(Tag.ClOrdID, self.new_id(order.client_order_id)), (Tag.ListSeqNo, number)]
+            body += [(t.tag, t.value) for t in self.options.order_tags]
+            body += self._instrument(order)
+            body.append((Tag.TransactTime, now))
+            body += self._prices(order)
+            body += self._custom(order.custom_fields)
         return body
 
     def _custom(self, values: Mapping[str, str]) -> list[tuple[int, str | int | float]]:

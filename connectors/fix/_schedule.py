@@ -52,7 +52,7 @@ class Schedule:
         return None
 
     def _end_after(self, begin: dt.datetime) -> dt.datetime:
-        if self.start_day is None or self.end_day is None:
+        if self.start_day is None or self.end_day is None:  # the options give both or neither
             days = 0 if self.end > self.start else 1
         else:
             days = (self.end_day - self.start_day) % 7

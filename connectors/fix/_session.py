@@ -134,6 +134,8 @@ class Session:
         self._close_reason = ""
         self._initiator = False
         self._unsaved_in = False
+        self._heartbeat = settings.heartbeat
+        """Seconds between heartbeats on this connection (an acceptor takes the initiator's)."""
         self.thread: threading.Thread | None = None
         self.logged_on = threading.Event()
         self.keep: Callable[[], str | None] = lambda: None
@@ -170,6 +172,7 @@ class Session:
         self._closing = False
         self._close_reason = ""
         self._initiator = initiate
+        self._heartbeat = self.settings.heartbeat
         self._held.clear()
         self._resend_until = 0
         self._test_sent = None
@@ -318,7 +321,7 @@ class Session:
     def _send_logon(self, reset: bool) -> None:
         body: list[tuple[int, str | int | float]] = [
             (Tag.EncryptMethod, "0"),
-            (Tag.HeartBtInt, str(self.settings.heartbeat)),
+            (Tag.HeartBtInt, str(self._heartbeat)),
         ]
         if reset:
             body.append((Tag.ResetSeqNumFlag, "Y"))
@@ -357,7 +360,10 @@ class Session:
         if self.state == "logging_on" and msg.type != "A":
             self._fatal(f"the first message must be a Logon, not {msg.type!r}")
             return
-        if msg.type == "A" and not self._logon(msg):
+        # A Logon numbered below the expected number is refused (below) before it is answered
+        # or taken as a logon, unless it starts the numbers over.
+        low_logon = msg.type == "A" and seq < self._next_in and not msg.flag(Tag.ResetSeqNumFlag)
+        if msg.type == "A" and not low_logon and not self._logon(msg):
             return
         if msg.type == "4" and not msg.flag(Tag.GapFillFlag):
             self._sequence_reset(msg)
@@ -472,19 +478,25 @@ class Session:
             log.exception("%s: handling a reject failed", self.name)
 
     def _logon(self, msg: Message) -> bool:
+        """A Logon in its turn; False when it ended the session."""
         interval = _int(msg.get(Tag.HeartBtInt))
-        if interval is None or interval < 0:
+        if interval is None:
             self._fatal("HeartBtInt missing or invalid")
             return False
         reset = msg.flag(Tag.ResetSeqNumFlag)
+        if self.state == "logging_out":
+            return True  # the session is ending: the Logon only uses up its number
+        if self.state == "active" and not reset:
+            # Already logged on: refused at session level, the application hears nothing.
+            self._reject(msg, 99, "already logged on")
+            return True
         if not self._initiator and self.state == "logging_on":
             refused = self.app.authenticate(msg)
             if refused is not None:
                 self._fatal(refused)
                 return False
-            if reset:
-                self.store.reset(self.store.load().period_start)
-                self._next_out = self._next_in = 1
+            # The initiator chooses the interval; the acceptor's Logon repeats it.
+            self._heartbeat = interval
             self._send_logon(reset=reset)
         elif reset and self.state != "logging_on":
             # The counterparty starts over mid-session: so do we, and confirm.
@@ -612,7 +624,7 @@ class Session:
         if leave is not None:
             self._begin_logout(leave)
             return None
-        interval = self.settings.heartbeat
+        interval = self._heartbeat
         if interval <= 0:
             return None
         if now - self._last_sent >= interval:

@@ -38,6 +38,9 @@ class Tag:
     Currency = 15
     EndSeqNo = 16
     ExecID = 17
+    ListID = 66
+    ListSeqNo = 67
+    TotNoOrders = 68
     HandlInst = 21
     LastPx = 31
     LastShares = 32  # LastQty
@@ -61,6 +64,8 @@ class Tag:
     TimeInForce = 59
     TransactTime = 60
     ExpireTime = 126
+    NoOrders = 73
+    BidType = 394
     OrigSendingTime = 122
     GapFillFlag = 123
     TestReqID = 112

@@ -1,8 +1,9 @@
 """``fix``: a FIX 4.4 upstream as execution venue and market-data source.
 
 The gateway is the initiator. Orders the core hands over go out as NewOrderSingle,
-OrderCancelReplaceRequest and OrderCancelRequest; execution reports come back as the core's
-reports (cumulative quantities: a resent report never fills twice). Market data arrives as
+OrderCancelReplaceRequest and OrderCancelRequest, or, with ``brackets: native``, an order and
+its brackets as one NewOrderList; execution reports come back as the core's reports
+(cumulative quantities: a resent report never fills twice). Market data arrives as
 snapshots and incremental refreshes and leaves as quotes, trades and depth on the tick bus.
 
 Placing, modifying and cancelling wait up to ``ack_timeout`` for the upstream's answer, so
@@ -13,13 +14,15 @@ their answer is read by that very thread.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -33,6 +36,8 @@ from gateway.plugins.records import Bar, ExecutionReport, OrderChange, OrderRequ
 from gateway.plugins.roles import ConnectorContext, ExecutionSink, Role, TickSink
 from gateway.store.database import Database
 from gateway.store.leases import Lease
+from gateway.store.relay import Relay
+from gateway.store.relay import Request as RelayRequest
 from gateway.store.session_log import SessionLog
 
 __all__ = ["FixConnector"]
@@ -82,6 +87,8 @@ class FixConnector(Application):
         self.initiator: Initiator | None = None
         self.lease: Lease | None = None
         self._keeper: threading.Thread | None = None
+        self.relay: Relay | None = None
+        self._relayer: threading.Thread | None = None
         self._stopping = threading.Event()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -110,6 +117,9 @@ class FixConnector(Application):
         self._renew()  # at once: the first logon need not wait a renewal period
         self._keeper = threading.Thread(target=self._keep_lease, name="fix-lease", daemon=True)
         self._keeper.start()
+        self.relay = Relay(self._store, name)
+        self._relayer = threading.Thread(target=self._serve_relay, name="fix-relay", daemon=True)
+        self._relayer.start()
         self.initiator.start()
 
     def _renew(self) -> None:
@@ -139,8 +149,9 @@ class FixConnector(Application):
         self._stopping.set()
         if self.initiator is not None:
             self.initiator.stop()
-        if self._keeper is not None:
-            self._keeper.join(timeout=10)
+        for thread in (self._keeper, self._relayer):
+            if thread is not None:
+                thread.join(timeout=10)
         if self.lease is not None:
             try:
                 self.lease.release()
@@ -151,6 +162,17 @@ class FixConnector(Application):
     def logged_on(self) -> bool:
         """Whether orders can be sent now."""
         return self.session is not None and self.session.state == "active"
+
+    def health(self) -> tuple[bool, str]:
+        """For ``/readyz``: the session is logged on, or another process runs it."""
+        if self.lease is None:
+            return False, "not started"
+        if not self.lease.held:
+            return True, "standby: another gateway process runs the FIX session"
+        if self.logged_on:
+            return True, "logged on"
+        why = self.initiator.last_reason if self.initiator is not None else ""
+        return False, f"not logged on ({why})" if why else "not logged on"
 
     def validate(self) -> list[str]:
         """Problems ``gateway check`` reports (none: everything is checked at load)."""
@@ -182,21 +204,51 @@ class FixConnector(Application):
 
     def place(self, order: OrderRequest) -> str:
         """Send a NewOrderSingle; wait for its acknowledgement or refusal."""
-        if order.guaranteed:
-            raise Rejected("Guaranteed stops are not offered by the broker's order system.")
-        session = self._live()
-        cl_ord_id = self.mapper.new_id(order.client_order_id)
-        working = Working(order, cl_ord_id)
-        with self._lock:
-            self._working[order.client_order_id] = working
-        self._save(working)
+        if self._relaying():
+            return self._relay("place", {"order": dump_record(order)})
+        session = self._ready((order,))
+        cl_ord_id = self._track((order,))
         waiter = self._expect(cl_ord_id)
         self._send(session, "D", self.mapper.new_order(order, cl_ord_id), cl_ord_id)
         self._await(session, cl_ord_id, waiter)
         return waiter.venue_id or cl_ord_id
 
+    def works_brackets(self) -> bool:
+        """Whether brackets go to the upstream with their order (``brackets: native``)."""
+        return self.options.brackets == "native"
+
+    def place_bracket(self, parent: OrderRequest, legs: Sequence[OrderRequest]) -> str:
+        """Send an order and its brackets as one NewOrderList; wait for the parent's answer."""
+        if self._relaying():
+            payload = {"parent": dump_record(parent), "legs": [dump_record(leg) for leg in legs]}
+            return self._relay("place_bracket", payload)
+        orders = (parent, *legs)
+        session = self._ready(orders)
+        cl_ord_id = self._track(orders)
+        waiter = self._expect(cl_ord_id)
+        self._send(session, "E", self.mapper.new_list(parent, legs), cl_ord_id)
+        self._await(session, cl_ord_id, waiter)
+        return waiter.venue_id or cl_ord_id
+
+    def _ready(self, orders: Sequence[OrderRequest]) -> Session:
+        if any(order.guaranteed for order in orders):
+            raise Rejected("Guaranteed stops are not offered by the broker's order system.")
+        return self._live()
+
+    def _track(self, orders: Sequence[OrderRequest]) -> str:
+        """Keep new orders as working (their reports may come at once); the first's ClOrdID."""
+        for order in orders:
+            working = Working(order, self.mapper.new_id(order.client_order_id))
+            with self._lock:
+                self._working[order.client_order_id] = working
+            self._save(working)
+        return self.mapper.new_id(orders[0].client_order_id)
+
     def modify(self, client_order_id: str, change: OrderChange) -> None:
         """Send an OrderCancelReplaceRequest; wait for Replaced or a cancel reject."""
+        if self._relaying():
+            self._relay("modify", {"id": client_order_id, "change": dump_record(change)})
+            return
         session = self._live()
         working = self._find(client_order_id)
         cl_ord_id = self.mapper.next_id(working)
@@ -210,6 +262,9 @@ class FixConnector(Application):
 
     def cancel(self, client_order_id: str) -> None:
         """Send an OrderCancelRequest; wait for Cancelled or a cancel reject."""
+        if self._relaying():
+            self._relay("cancel", {"id": client_order_id})
+            return
         session = self._live()
         working = self._find(client_order_id)
         cl_ord_id = self.mapper.next_id(working)
@@ -238,13 +293,98 @@ class FixConnector(Application):
         with self._lock:
             working = self._working.get(client_order_id)
         if working is None:
+            # Placed through another process that held the session before this one: the
+            # store keeps the order as it was sent.
+            saved = self.session.store.recall(_key(client_order_id)) if self.session else None
+            data = json.loads(saved) if saved else {}
+            if "order" in data:
+                working = Working(load_order(data["order"]), str(data["cl"]), int(data["n"]))
+                with self._lock:
+                    working = self._working.setdefault(client_order_id, working)
+        if working is None:
             raise Rejected(f"Order {client_order_id} is not working at the broker.")
         return working
 
     def _save(self, working: Working) -> None:
         if self.session is not None:
-            value = json.dumps({"cl": working.cl_ord_id, "n": working.requests})
+            value = json.dumps(
+                {
+                    "cl": working.cl_ord_id,
+                    "n": working.requests,
+                    "order": dump_record(working.request),
+                }
+            )
             self.session.store.remember(_key(working.request.client_order_id), value)
+
+    # -- relaying: a process without the session hands its requests to the one with it ------
+
+    def _relaying(self) -> bool:
+        return self.relay is not None and self.lease is not None and not self.lease.held
+
+    def _relay(self, kind: str, payload: dict[str, Any]) -> str:
+        """Hand a request to the session's holder through the store; its answer."""
+        assert self.relay is not None
+        request_id = self.relay.submit(kind, payload)
+        answer = self.relay.wait(
+            request_id, RELAY_TAKE, RELAY_TAKE + self.options.ack_timeout.seconds
+        )
+        if not answer.taken:
+            raise Rejected(
+                "The broker's order system is not connected right now (no gateway process "
+                "runs the FIX session). Please try again in a moment."
+            )
+        if answer.refusal is not None:
+            raise Rejected(answer.refusal)
+        return answer.result or ""  # no answer in time: pending, as for our own requests
+
+    def _serve_relay(self) -> None:
+        """The holder's side: carry out what other processes ask, a few at a time."""
+        relay, lease = self.relay, self.lease
+        assert relay is not None and lease is not None
+        pruned = 0.0
+        wait = RELAY_POLL
+        with ThreadPoolExecutor(RELAY_WORKERS, thread_name_prefix="fix-relay") as pool:
+            while not self._stopping.wait(wait):
+                # Idle, the store is asked less often (most deployments have no other process);
+                # busy, at once again.
+                wait = min(wait * 2, RELAY_IDLE_POLL)
+                try:
+                    if not lease.held:
+                        continue
+                    for request in relay.take():
+                        wait = RELAY_POLL
+                        pool.submit(self._carry_out, relay, request)
+                    if time.monotonic() - pruned > RELAY_KEEP:
+                        relay.prune(RELAY_KEEP)
+                        pruned = time.monotonic()
+                except SQLAlchemyError as exc:  # the store is away: the askers time out
+                    log.warning("%s: cannot read relayed requests: %s", self.name, exc)
+
+    def _carry_out(self, relay: Relay, request: RelayRequest) -> None:
+        refusal: str | None = None
+        result: str | None = None
+        data = request.payload
+        try:
+            if request.kind == "place":
+                result = self.place(load_order(data["order"]))
+            elif request.kind == "place_bracket":
+                legs = [load_order(leg) for leg in data["legs"]]
+                result = self.place_bracket(load_order(data["parent"]), legs)
+            elif request.kind == "modify":
+                self.modify(str(data["id"]), load_change(data["change"]))
+            elif request.kind == "cancel":
+                self.cancel(str(data["id"]))
+            else:
+                refusal = f"Unknown relayed request {request.kind!r}."
+        except Rejected as exc:
+            refusal = exc.message
+        except Exception:
+            log.exception("%s: relayed request %s failed", self.name, request.id)
+            refusal = "The broker's order system could not take the request."
+        try:
+            relay.answer(request.id, refusal, result)
+        except SQLAlchemyError as exc:
+            log.warning("%s: cannot answer relayed request %s: %s", self.name, request.id, exc)
 
     def _expect(self, cl_ord_id: str) -> _Waiter:
         waiter = _Waiter()
@@ -314,7 +454,7 @@ class FixConnector(Application):
 
     def resend(self, message: Message) -> bool:
         """Orders are resent (the upstream deduplicates by ClOrdID); subscriptions are not."""
-        return message.type in ("D", "G", "F")
+        return message.type in _ORDER_MESSAGES
 
     def authenticate(self, logon: Message) -> str | None:
         """Only the acceptor authenticates."""
@@ -341,13 +481,14 @@ class FixConnector(Application):
 
     def on_rejected(self, session: Session, sent: Message | None, text: str) -> None:
         """A message of ours refused at session or business level."""
-        if sent is None or sent.type not in ("D", "G", "F"):
+        if sent is None or sent.type not in _ORDER_MESSAGES:
             return
-        cl_ord_id = sent.get(Tag.ClOrdID)
+        cl_ord_id = sent.get(Tag.ClOrdID)  # of a list: its first order, the parent
         reason = f"Refused by the broker's order system: {text}"
         self._answer(cl_ord_id, refusal=reason)
         order_id = self.mapper.order_of(cl_ord_id)
-        if sent.type == "D" and order_id is not None:
+        # A refused list is refused whole: the parent's rejection ends its brackets too.
+        if sent.type in ("D", "E") and order_id is not None:
             self._report(
                 ExecutionReport(
                     client_order_id=order_id, status="rejected", time=time.time(), text=reason
@@ -395,6 +536,39 @@ class FixConnector(Application):
     def _report(self, report: ExecutionReport) -> None:
         for sink in self._exec_sinks:
             sink.report(report)
+
+
+_ORDER_MESSAGES = ("D", "E", "G", "F")
+"""Messages about orders: resent on request (the upstream deduplicates by ClOrdID)."""
+
+
+RELAY_TAKE = 2.0
+"""Seconds a relayed request waits to be taken before it is withdrawn (no holder is alive)."""
+RELAY_POLL = 0.05
+"""Seconds between the holder's looks for relayed requests while they come."""
+RELAY_IDLE_POLL = 0.2
+"""The longest wait between looks, reached after a quiet second (well inside ``RELAY_TAKE``)."""
+RELAY_WORKERS = 4
+"""Relayed requests carried out at once (each may wait up to ``ack_timeout``)."""
+RELAY_KEEP = 300.0
+"""Seconds answered requests stay in the store (for inspection) before they are deleted."""
+
+
+def dump_record(record: OrderRequest | OrderChange) -> dict[str, Any]:
+    """An order request or change as JSON-ready values (relayed, or kept with the session)."""
+    values = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+    values["custom_fields"] = dict(record.custom_fields)  # a read-only mapping in the record
+    return values
+
+
+def load_order(values: dict[str, Any]) -> OrderRequest:
+    """The order request :func:`dump_record` wrote."""
+    return OrderRequest(**values)
+
+
+def load_change(values: dict[str, Any]) -> OrderChange:
+    """The order change :func:`dump_record` wrote."""
+    return OrderChange(**values)
 
 
 def _key(order_id: str) -> str:

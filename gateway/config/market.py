@@ -47,3 +47,9 @@ class Market:
         doc="Levels of synthetic depth around the quote when the feed sends none.",
         check=_levels,
     )
+    max_tick_age: Duration | None = option(
+        None,
+        doc="/readyz reports not ready when no tick arrived for this long while the market of "
+        "a symbol is open; left out: the feeds' freshness is shown but not judged.",
+        check=lambda v: None if v is None or v.seconds > 0 else "must be longer than 0 seconds",
+    )

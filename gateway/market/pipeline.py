@@ -94,6 +94,8 @@ class MarketRuntime:
         self._gate = threading.Lock()
         self._last: dict[tuple[str, type], float] = {}
         self._unknown: set[str] = set()
+        self.received_at: float | None = None
+        """When the last tick was taken (the gateway's clock); None before the first."""
         self._stop = threading.Event()
         self._timer: threading.Thread | None = None
 
@@ -130,7 +132,12 @@ class MarketRuntime:
             if tick.time < floor:
                 tick = dataclasses.replace(tick, time=floor)
             self._last[key] = tick.time
+            self.received_at = self._clock()
             self.bus.publish(tick)
+
+    def any_open(self, now: float) -> bool:
+        """Whether the market of any symbol is open at ``now`` (ticks are then expected)."""
+        return any(symbol.calendar.is_open(now) for symbol in self.symbols.values())
 
     # -- lifecycle ---------------------------------------------------------------------------
 

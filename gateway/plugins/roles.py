@@ -155,6 +155,37 @@ class Execution(Protocol):
 
 
 @runtime_checkable
+class BracketVenue(Protocol):
+    """An execution venue that can work brackets itself (optional, beside ``Execution``).
+
+    When ``works_brackets()`` is true, an order placed with its take-profit and stop-loss goes
+    to the venue in one call, and the venue does what the core does for other venues: it
+    activates the legs when the parent fills, cancels one leg when the other fills (resizing
+    it on a partial fill) and drops the legs when an unfilled parent is cancelled. It reports
+    each leg under the leg's own ``client_order_id``. The core then only follows those reports;
+    it still cancels or resizes legs for reasons the venue cannot know (the position they
+    protect was closed or reduced by another order, the user changed the brackets).
+    """
+
+    def works_brackets(self) -> bool:
+        """Whether brackets are to be sent with their parent (the connector's configuration)."""
+
+    def place_bracket(self, parent: OrderRequest, legs: Sequence[OrderRequest]) -> str:
+        """Place ``parent`` with its inactive ``legs``; the venue's id of the parent.
+
+        Raise ``Rejected`` to refuse the whole group (nothing of it is then working).
+        """
+
+
+@runtime_checkable
+class HealthReporting(Protocol):
+    """A connector that can tell whether it works (optional, any role): shown by ``/readyz``."""
+
+    def health(self) -> tuple[bool, str]:
+        """Whether this connector can serve now, and a short reason (never a secret)."""
+
+
+@runtime_checkable
 class AccountData(Protocol):
     """Account state owned by the broker's systems (mapped mode).
 

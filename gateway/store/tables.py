@@ -167,6 +167,9 @@ orders = sa.Table(
     sa.Column("message_type", sa.String(12), nullable=True),
     sa.Column("request_id", sa.String(64), nullable=True),
     sa.Column("at_venue", sa.Boolean, nullable=False, default=False),
+    # A bracket the venue works itself (sent with its parent in one request): the core
+    # follows its reports instead of activating it or cancelling it for one-cancels-other.
+    sa.Column("native", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
     sa.Column("created_at", sa.Double, nullable=False),
     sa.Column("updated_at", sa.Double, nullable=False),
     sa.Column("final_at", sa.Double, nullable=True),
@@ -302,4 +305,22 @@ leases = sa.Table(
     sa.Column("holder", sa.String(255), nullable=False),
     sa.Column("expires_at", sa.Double, nullable=False),
     sa.Column("acquired_at", sa.Double, nullable=False),
+)
+
+relay_requests = sa.Table(
+    "gw_relay_requests",
+    metadata,
+    # Requests a process without a lease hands to the holder (an order for the FIX session):
+    # pending → taken (by the holder) → done, with the holder's answer; or pending → withdrawn
+    # when nobody took it in time.
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("channel", sa.String(255), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("state", sa.String(10), nullable=False),
+    sa.Column("refusal", sa.Text, nullable=True),
+    sa.Column("result", sa.Text, nullable=True),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("answered_at", sa.Double, nullable=True),
+    sa.Index("ix_gw_relay_requests_channel_state", "channel", "state"),
 )

@@ -6,6 +6,12 @@ position brackets, otherwise without a visible parent; the take-profit and stop-
 parent are one-cancels-other, and a partial fill of one shrinks the other to what is left;
 cancelling an unfilled parent cancels its brackets; closing a position cancels the brackets
 that protect it.
+
+Native brackets (``BracketVenue``): the legs went to the venue with their parent, and the
+venue applies the rules of its own list (activation, one-cancels-other, cancelling with the
+parent). The book then records what the rules mean for the account but asks the venue for
+nothing the venue does itself: a leg it would cancel is left to the venue's report, since it
+may be filling at that very moment.
 """
 
 from __future__ import annotations
@@ -63,7 +69,10 @@ def _reconcile(
         if spec is None:
             continue
         for bracket in kept:
-            tx.update_order(bracket, **_fields(spec))
+            fields = _fields(spec)
+            if all(getattr(bracket, key) == value for key, value in fields.items()):
+                continue  # unchanged: the venue need not hear of it
+            tx.update_order(bracket, **fields)
             if bracket.at_venue:
                 effects.modify_price.append(bracket.id)
         if not kept:
@@ -73,9 +82,11 @@ def _reconcile(
 class BracketBook:
     """The bracket rules, applied inside account transactions."""
 
-    def create(self, tx: Tx, parent: Order, specs: Sequence[BracketSpec]) -> None:
-        """Inactive brackets of a new order."""
-        for spec in specs:
+    def create(
+        self, tx: Tx, parent: Order, specs: Sequence[BracketSpec], native: bool = False
+    ) -> list[Order]:
+        """Inactive brackets of a new order (``native``: sent to the venue with it)."""
+        return [
             tx.insert_order(
                 instrument=parent.instrument,
                 side=opposite(parent.side),
@@ -84,15 +95,24 @@ class BracketBook:
                 bracket=spec.kind,
                 parent_id=parent.id,
                 parent_type="order",
+                native=native,
                 **_fields(spec),
             )
+            for spec in specs
+        ]
 
     def follow_parent(self, tx: Tx, parent: Order) -> Effects:
-        """Inactive brackets keep the parent's quantity when it is modified."""
+        """Inactive brackets keep the parent's quantity when it is modified.
+
+        Native ones are resized at the venue too, which holds them with the parent.
+        """
+        effects = Effects()
         for bracket in tx.brackets_of(parent.id):
             if bracket.status == "inactive" and abs(bracket.qty - parent.qty) > EPSILON:
                 tx.update_order(bracket, qty=parent.qty)
-        return Effects()
+                if bracket.native and bracket.at_venue:
+                    effects.modify_qty.append(bracket.id)
+        return effects
 
     def replace(self, tx: Tx, parent: Order, wanted: Sequence[BracketSpec]) -> Effects:
         """Make an order's brackets what a modifyOrder asks for (absent ones are cancelled)."""
@@ -149,7 +169,11 @@ class BracketBook:
         if order.bracket is not None or order.filled_qty > EPSILON:
             return effects
         for bracket in tx.brackets_of(order.id):
-            _end(tx, bracket, effects)
+            if bracket.native and bracket.status == "inactive":
+                # The venue drops them with their parent; never active, they cannot fill.
+                tx.update_order(bracket, status="cancelled")
+            else:
+                _end(tx, bracket, effects)
         return effects
 
     def after_fill(self, tx: Tx, account: Account, order: Order, result: FillResult) -> Effects:
@@ -198,6 +222,8 @@ class BracketBook:
             }
             was_at_venue, old_qty = bracket.at_venue, bracket.qty
             tx.update_order(bracket, **changes)
+            if bracket.native:
+                continue  # the venue activates and sizes them itself
             if not was_at_venue:
                 effects.place.append(bracket.id)
             elif abs(old_qty - qty) > EPSILON:
@@ -216,11 +242,15 @@ class BracketBook:
             if sibling.id == bracket.id:
                 continue
             handled.add(sibling.id)
+            # Siblings of one native list: the venue cancels or resizes, and reports it.
+            by_venue = bracket.native and sibling.native
             if bracket.is_final:
-                _end(tx, sibling, effects)
+                if not by_venue:
+                    _end(tx, sibling, effects)
             elif sibling.qty > bracket.remaining + EPSILON:
                 tx.update_order(sibling, qty=bracket.remaining)
-                effects.modify_qty.append(sibling.id)
+                if not by_venue:
+                    effects.modify_qty.append(sibling.id)
 
     def trailing(self, ledger: Ledger) -> list[Order]:
         """Working trailing stops the venue holds, in every account."""

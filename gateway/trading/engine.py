@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from gateway.config.accounts import Account
 from gateway.errors import ApiError
 from gateway.plugins.records import ExecutionReport, OrderChange, OrderRequest, Rejected
-from gateway.plugins.roles import Execution
+from gateway.plugins.roles import BracketVenue, Execution
 from gateway.trading.accounting import Accounting, chosen_leverage
 from gateway.trading.brackets import BracketBook
 from gateway.trading.events import Changes
@@ -30,6 +30,7 @@ from gateway.trading.model import (
     OrderSpec,
     Position,
     opposite,
+    tidy,
 )
 from gateway.trading.money import Prices
 from gateway.trading.positions import Mode, apply_fill
@@ -65,15 +66,28 @@ class TradingEngine:
         self.venue = venue
         self.changes = changes
         self.brackets = BracketBook()
+        self.native_brackets = isinstance(venue, BracketVenue) and venue.works_brackets()
+        """Brackets placed with their order go to the venue with it (``BracketVenue``)."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._attached = False
 
     # -- lifecycle -----------------------------------------------------------------------
 
+    def attach(self) -> None:
+        """Listen to the venue: before it starts, so that no report of its first moments is lost.
+
+        A venue that reconnects to an upstream may receive reports (a fill that happened while
+        the gateway was down) as soon as it is started, before :meth:`start` runs.
+        """
+        if not self._attached:
+            self.ledger.ensure_accounts()
+            self.venue.subscribe(self)
+            self._attached = True
+
     def start(self, trail_interval: float = 0.5) -> None:
-        """Listen to the venue, hand it back what it should be working, start trailing."""
-        self.ledger.ensure_accounts()
-        self.venue.subscribe(self)
+        """Hand the venue back what it should be working, start trailing (attached first)."""
+        self.attach()
         working = self.ledger.working_everywhere()
         self.venue.recover([self._request(o) for o in working])
         self._mark_at_venue([o for o in working if not o.at_venue])
@@ -133,9 +147,10 @@ class TradingEngine:
                 request_id=request_id,
                 status="placing",
             )
-            self.brackets.create(tx, parent, spec.brackets)
+            native = self.native_brackets and bool(spec.brackets)
+            legs = self.brackets.create(tx, parent, spec.brackets, native=native)
         self.changes.touch(account.id)
-        self._submit(parent)
+        self._submit(parent, legs if native else ())
         with self.ledger.read(account.id) as tx:
             found = tx.order(parent.id)
         assert found is not None
@@ -169,8 +184,9 @@ class TradingEngine:
                 merged = load_fields(order.custom_fields) | dict(edit.custom_fields)
                 changes["custom_fields"] = dump_fields(sorted(merged.items()))
             tx.update_order(order, **changes)
+            legs = Effects()
             if order.bracket is None:
-                self.brackets.follow_parent(tx, order)
+                legs = self.brackets.follow_parent(tx, order)
         self.changes.touch(account.id)
         moved = (order.qty, order.limit_price, order.stop_price) != (
             old.qty,
@@ -205,6 +221,7 @@ class TradingEngine:
                         self.brackets.follow_parent(tx, fresh)
                 self.changes.touch(account.id)
                 raise ApiError("rejected", reason=exc.message) from None
+        self._apply(legs)
         if edit.brackets is None or order.bracket is not None:
             return
         with self.ledger.account(account.id) as tx:
@@ -322,7 +339,7 @@ class TradingEngine:
         self._apply(effects)
 
     def _fill(self, tx: Tx, account: Account, order: Order, report: ExecutionReport) -> Effects:
-        qty = report.filled_qty - order.filled_qty
+        qty = tidy(report.filled_qty - order.filled_qty)
         price = self._fill_price(order, report, qty)
         priced = self.prices.priced(order.instrument)
         result = apply_fill(tx, mode_of(account), order, qty, price, priced.multiplier)
@@ -345,7 +362,7 @@ class TradingEngine:
             realized_pl=realized,
         )
         tx.add_to_balance(realized - (commission or 0.0), realized)
-        filled = order.filled_qty + qty
+        filled = tidy(order.filled_qty + qty)
         avg = ((order.avg_price or 0.0) * order.filled_qty + price * qty) / filled
         status = "filled" if filled >= order.qty - EPSILON else order.status
         if status == "placing":
@@ -387,10 +404,18 @@ class TradingEngine:
             filled_qty=order.filled_qty,
         )
 
-    def _submit(self, order: Order) -> None:
-        """Hand a stored order to the venue; a refusal makes it rejected."""
+    def _submit(self, order: Order, legs: Sequence[Order] = ()) -> None:
+        """Hand a stored order to the venue; a refusal makes it rejected.
+
+        ``legs``: its native brackets, handed over with it; they stay inactive here until the
+        parent fills, but the venue holds them.
+        """
         try:
-            self.venue.place(self._request(order))
+            if legs:
+                assert isinstance(self.venue, BracketVenue)
+                self.venue.place_bracket(self._request(order), [self._request(b) for b in legs])
+            else:
+                self.venue.place(self._request(order))
         except Rejected as exc:
             effects = Effects()
             with self.ledger.account(order.account_id) as tx:
@@ -411,6 +436,11 @@ class TradingEngine:
                     at_venue=True,
                     status="working" if fresh.status == "placing" else fresh.status,
                 )
+            for leg in legs:
+                # Marked unless a report already settled it (the parent filled at once).
+                current = tx.order(leg.id)
+                if current is not None and not current.is_final and not current.at_venue:
+                    tx.update_order(current, at_venue=True)
         self.changes.touch(order.account_id)
 
     def _apply(self, effects: Effects) -> None:

@@ -85,6 +85,7 @@ class Tx:
         values.setdefault("filled_qty", 0.0)
         values.setdefault("guaranteed", False)
         values.setdefault("at_venue", False)
+        values.setdefault("native", False)
         values["account_id"] = self.account_id
         result = self.conn.execute(sa.insert(orders).values(**values))
         order_id = int(result.inserted_primary_key[0])  # type: ignore[index]
@@ -296,9 +297,15 @@ class Ledger:
         return [Execution.from_row(r) for r in conn.execute(query)]
 
     def working_everywhere(self) -> list[Order]:
-        """Every order the venue should be working (after a restart)."""
+        """Every order the venue should be working (after a restart).
+
+        With the inactive brackets a venue holds for their parent (native brackets).
+        """
         with self.database.engine.connect() as conn:
-            query = sa.select(orders).where(orders.c.status.in_(("placing", "working")))
+            query = sa.select(orders).where(
+                orders.c.status.in_(("placing", "working"))
+                | ((orders.c.status == "inactive") & orders.c.at_venue.is_(True))
+            )
             return _orders(conn, query.order_by(orders.c.id))
 
 

@@ -20,6 +20,15 @@ EPSILON = 1e-9
 """Quantities closer than this are equal: they are sums of user-entered decimals."""
 
 
+def tidy(qty: float) -> float:
+    """A quantity computed from others, rounded to 10 decimals (below ``EPSILON``'s scale).
+
+    Quantities are sums of user-entered decimals: 0.4 - 0.1 must be stored and shown as 0.3,
+    not 0.30000000000000004.
+    """
+    return round(qty, 10)
+
+
 def opposite(side: str) -> Side:
     """The other side."""
     return "sell" if side == "buy" else "buy"
@@ -60,6 +69,8 @@ class Order:
     message_type: str | None = None
     request_id: str | None = None
     at_venue: bool = False
+    native: bool = False
+    """A bracket the venue works itself (see ``BracketVenue``)."""
     final_at: float | None = None
 
     @property
@@ -70,7 +81,7 @@ class Order:
     @property
     def remaining(self) -> float:
         """Quantity still to fill."""
-        return max(self.qty - self.filled_qty, 0.0)
+        return tidy(max(self.qty - self.filled_qty, 0.0))
 
     @property
     def price(self) -> float | None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from gateway.trading.ledger import Tx
-from gateway.trading.model import EPSILON, Order, Position, direction
+from gateway.trading.model import EPSILON, Order, Position, direction, tidy
 
 Mode = Literal["net", "hedge", "netting"]
 
@@ -44,7 +44,7 @@ def _reduce(
     out.realized += pnl
     out.is_close = True
     out.position_id = out.position_id or position.id
-    left = position.qty - closing
+    left = tidy(position.qty - closing)
     if left <= EPSILON:
         tx.update_position(
             position, qty=0.0, closed_at=tx.now, realized_pl=position.realized_pl + pnl
@@ -53,11 +53,11 @@ def _reduce(
     else:
         tx.update_position(position, qty=left, realized_pl=position.realized_pl + pnl)
         out.reduced.append(position)
-    return qty - closing
+    return tidy(qty - closing)
 
 
 def _increase(tx: Tx, position: Position, qty: float, price: float, out: FillResult) -> None:
-    total = position.qty + qty
+    total = tidy(position.qty + qty)
     avg = (position.avg_price * position.qty + price * qty) / total
     tx.update_position(position, qty=total, avg_price=avg)
     out.position_id = out.position_id or position.id

@@ -33,6 +33,10 @@ class TradingRuntime:
     journal: Journal
     clock: Callable[[], float]
 
+    def attach(self) -> None:
+        """Take the venue's reports (before the venue starts)."""
+        self.engine.attach()
+
     def start(self) -> None:
         """Recover and start (after the venue and the market data started)."""
         interval = self.engine_interval
