@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import multiprocessing
 import shutil
+import threading
 import time
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 
-from gateway.store import migrate
+from gateway.store import database, migrate
 from gateway.store.database import Database, create_engine
 from gateway.store.tables import metadata
 from tests import sql_broker
@@ -277,7 +279,9 @@ def open_store(url: str, barrier: Any, results: Any) -> None:
         db.dispose()
         results.put("ok")
     except BaseException as exc:
-        results.put(f"{type(exc).__name__}: {exc}")
+        # The innermost frames name the statement that failed, should this ever fail again.
+        where = traceback.format_tb(exc.__traceback__)[-3:]
+        results.put(f"{type(exc).__name__}: {exc}\n{''.join(where)}")
 
 
 @pytest.mark.slow
@@ -345,3 +349,66 @@ def test_database_keeps_its_sqlite_settings(tmp_path: Path) -> None:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10000
     db.dispose()
+
+
+def hold_exclusively(path: Path, seconds: float) -> threading.Thread:
+    """Another connection keeping every other one out of the database for ``seconds``."""
+    import sqlite3
+
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+
+    def release() -> None:
+        time.sleep(seconds)
+        holder.execute("COMMIT")
+        holder.execute("PRAGMA locking_mode=NORMAL")
+        holder.execute("SELECT 1 FROM sqlite_master").fetchall()  # drops the exclusive lock
+        holder.close()
+
+    thread = threading.Thread(target=release)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("attempts", [1, 5])
+def test_a_store_busy_when_a_worker_opens_it_is_opened_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, attempts: int
+) -> None:
+    # Short waits stand for SQLite answering "database is locked" without waiting, as it may
+    # while another connection cleans up or recovers the WAL.
+    path = tmp_path / "store.db"
+    Database(f"sqlite:///{path}").engine.dispose()
+    monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT", 0.05)
+    monkeypatch.setattr(database, "SQLITE_WAL_SWITCH_TIMEOUT", 0.05)
+    monkeypatch.setattr(database, "SQLITE_OPEN_ATTEMPTS", attempts)
+    holder = hold_exclusively(path, 0.6)
+    db = Database(f"sqlite:///{path}")
+    try:
+        if attempts == 1:
+            with pytest.raises(sa.exc.OperationalError, match="database is locked"):
+                db.engine  # noqa: B018
+        else:
+            with db.engine.connect() as connection:
+                assert migrate.current_revision(f"sqlite:///{path}") == HEAD
+                assert connection.exec_driver_sql("SELECT count(*) FROM gw_orders").scalar() == 0
+            assert "the store is busy" in caplog.text
+    finally:
+        holder.join()
+        db.dispose()
+
+
+def test_a_store_that_stays_locked_is_not_opened_forever(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "store.db"
+    Database(f"sqlite:///{path}").engine.dispose()
+    monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT", 0.05)
+    monkeypatch.setattr(database, "SQLITE_WAL_SWITCH_TIMEOUT", 0.05)
+    # Five attempts, 0.2 s more between each, take about 2 s: the holder outlasts them.
+    holder = hold_exclusively(path, 6)
+    try:
+        with pytest.raises(sa.exc.OperationalError, match="database is locked"):
+            Database(f"sqlite:///{path}").engine  # noqa: B018
+    finally:
+        holder.join()

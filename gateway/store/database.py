@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,18 @@ from sqlalchemy.engine import Engine
 SQLITE_BUSY_TIMEOUT = 10
 SQLITE_WAL_SWITCH_TIMEOUT = 60
 """How long a new connection waits to switch the database to WAL (see _sqlite_pragmas)."""
+SQLITE_OPEN_ATTEMPTS = 5
+"""How often opening a SQLite store is tried when SQLite answers "database is locked" at once."""
+
+log = logging.getLogger(__name__)
+
+
+def _sqlite_busy(exc: BaseException, url: str) -> bool:
+    return (
+        isinstance(exc, sa.exc.OperationalError)
+        and "database is locked" in str(exc.orig)
+        and sa.engine.make_url(url).get_backend_name() == "sqlite"
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -90,16 +104,29 @@ class Database:
         # Imported here because migrate builds its engines with create_engine() above.
         from gateway.store import migrate
 
-        engine = create_engine(self._url)
-        try:
-            # Cheap when the schema is current (one query); otherwise it takes the
-            # database's migration lock, so workers opening a fresh store together wait
-            # for the first one instead of racing it.
-            migrate.upgrade_engine(engine)
-        except BaseException:
-            engine.dispose()
-            raise
-        return engine
+        attempt = 1
+        while True:
+            engine = create_engine(self._url)
+            try:
+                # Cheap when the schema is current (one query); otherwise it takes the
+                # database's migration lock, so workers opening a fresh store together wait
+                # for the first one instead of racing it.
+                migrate.upgrade_engine(engine)
+            except BaseException as exc:
+                engine.dispose()
+                # SQLite documents moments when a WAL database answers SQLITE_BUSY without
+                # consulting the busy timeout: while the last connection closing it cleans
+                # up, and while a new one recovers it. A worker opening the store just then
+                # (CI saw it once, four workers racing a fresh store) tries again rather than
+                # failing to start; every migration step is transactional, so nothing is
+                # half-done.
+                if attempt >= SQLITE_OPEN_ATTEMPTS or not _sqlite_busy(exc, self._url):
+                    raise
+                log.warning("the store is busy (%s); opening it again", str(exc).splitlines()[0])
+                time.sleep(0.2 * attempt)
+                attempt += 1
+            else:
+                return engine
 
     def dispose(self) -> None:
         """Close every pooled connection."""
