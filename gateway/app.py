@@ -16,6 +16,8 @@ from gateway.auth.oauth.setup import build_oauth
 from gateway.auth.throttle import Throttle
 from gateway.auth.tokens import Clock, TokenStore, new_token
 from gateway.auth.users import ConfiguredUsers
+from gateway.cluster.runtime import ClusterRuntime
+from gateway.cluster.venue import OwnedVenue
 from gateway.config.listed import add_listed, log_problems
 from gateway.config.model import GatewayConfig
 from gateway.http.client import parse_networks
@@ -27,6 +29,7 @@ from gateway.plugins.registry import Registry
 from gateway.plugins.roles import ConnectorContext, Identity, MarketView
 from gateway.services import Services
 from gateway.store.database import Database
+from gateway.store.relay import Relay
 from gateway.trading.mapped import mapped_trading
 from gateway.trading.setup import build_trading, market_view
 
@@ -46,15 +49,21 @@ class Gateway:
 
         Called after fork: each worker builds and starts its own gateway.
         """
-        market = self.services.market
+        market, cluster = self.services.market, self.services.cluster
         feeds = feeds_of(self.services.config, self.services.connectors)
         if market is not None:
             market.attach(feeds)  # before the feeds start, so that no tick is missed
         if self.services.trading is not None:
             self.services.trading.attach()  # likewise for the venue's first reports
+        owned = cluster.owned_feeds(feeds) if cluster is not None else []
+        if cluster is not None:
+            cluster.connect(market, self.services.trading, owned)
         for connector in self.services.connectors.values():
-            connector.start()
-        if market is not None:
+            if not any(connector is feed for feed in owned):  # those start with the lease
+                connector.start()
+        if cluster is not None:
+            cluster.start()
+        elif market is not None:
             market.start(feeds)
         if self.services.trading is not None:
             self.services.trading.start()  # after the venue: it hands the venue its orders
@@ -65,6 +74,8 @@ class Gateway:
             self.services.mapped.changes.close()
         if self.services.trading is not None:
             self.services.trading.stop()
+        if self.services.cluster is not None:
+            self.services.cluster.stop()
         if self.services.market is not None:
             self.services.market.stop()
         for connector in self.services.connectors.values():
@@ -84,6 +95,17 @@ def build_connectors(
         cls = registry.get(spec.type)
         context = ConnectorContext(name, config.base_dir, built, market, store)
         built[name] = cls(spec.options, context)
+    venue = config.trading.venue
+    clustered = config.cluster.redis is not None and store is not None
+    if clustered and venue is not None and not getattr(built[venue], "single_process", False):
+        assert store is not None
+        # Worked by the feeds' owner alone (gateway/cluster/venue.py); a fresh instance is
+        # made from the same options each time this process becomes the owner.
+        spec = config.connectors[venue]
+        cls = registry.get(spec.type)
+        context = ConnectorContext(venue, config.base_dir, built, market, store)
+        relay = Relay(store, f"{config.cluster.channel_prefix}:venue:{venue}")
+        built[venue] = OwnedVenue(venue, lambda: cls(spec.options, context), relay)
     return built
 
 
@@ -128,6 +150,7 @@ def build(
         trading=build_trading(config, database, market, view, connectors, clock),
         oauth=build_oauth(config, database, tokens, identity, clock),
         mapped=mapped_trading(config, connectors, clock, market, database),
+        cluster=ClusterRuntime(config.cluster, database) if config.cluster.redis else None,
     )
     app: falcon.App[falcon.Request, falcon.Response] = falcon.App(
         middleware=[

@@ -186,14 +186,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         for name, connector in gateway.services.connectors.items()
         if getattr(connector, "single_process", False)
     ]
-    if (config.market.feeds or sessions) and (args.workers or 0) != 1:
-        # Until ticks and orders travel between processes (the Redis bus), one process owns
-        # the feed and any upstream session (a FIX session admits one logon) and serves every
-        # stream; its threads hold the long-lived connections.
+    clustered = config.cluster.redis is not None
+    if not clustered and (config.market.feeds or sessions) and (args.workers or 0) != 1:
+        # Without the Redis bus, ticks and order events do not travel between processes: one
+        # process owns the feed and any upstream session (a FIX session admits one logon) and
+        # serves every stream; its threads hold the long-lived connections.
         if args.workers and args.workers > 1:
             what = f"the session of {', '.join(sessions)}" if sessions else "market data"
             print(
-                f"gateway: {what} is served by one worker process (--workers ignored)",
+                f"gateway: {what} is served by one worker process (--workers ignored; "
+                "configure cluster.redis to run several)",
                 file=sys.stderr,
             )
         options["workers"] = 1

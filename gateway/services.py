@@ -9,6 +9,7 @@ from gateway.auth.directory import AccountDirectory
 from gateway.auth.oauth.setup import OAuthRuntime
 from gateway.auth.throttle import Throttle
 from gateway.auth.tokens import Clock, TokenStore
+from gateway.cluster.runtime import ClusterRuntime
 from gateway.config.model import GatewayConfig
 from gateway.http.client import Network
 from gateway.http.render import Messages
@@ -38,6 +39,8 @@ class Services:
     """Managed trading, when the configuration names a venue."""
     mapped: MappedTrading | None = None
     """Mapped mode: the trading reads served from the broker's database (``trading.mapped``)."""
+    cluster: ClusterRuntime | None = None
+    """The Redis bus and the feeds' lease, when the configuration has ``cluster.redis``."""
     oauth: OAuthRuntime | None = None
     """OAuth2 (login page, token endpoint), when the configuration has ``auth.oauth``."""
     directory: AccountDirectory = field(init=False)

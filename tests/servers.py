@@ -27,6 +27,7 @@ POSTGRES_URL = _per_worker(
 MARIADB_URL = _per_worker(
     os.environ.get("GATEWAY_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/test")
 )
+REDIS_URL = os.environ.get("GATEWAY_TEST_REDIS", "redis://127.0.0.1:6379/0")
 _CREATED: set[str] = set()
 
 
@@ -85,3 +86,24 @@ def reset_gateway_tables(url: str) -> None:
         metadata.drop_all(engine)
     finally:
         engine.dispose()
+
+
+def require_redis() -> str:
+    """The Redis URL if its server answers; otherwise skip (or fail under CI=true)."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        message = f"Redis at {REDIS_URL} is unreachable ({exc})"
+        if in_ci():
+            pytest.fail(f"{message}; CI must run this test")
+        pytest.skip(message)
+    return REDIS_URL
+
+
+def channel_prefix() -> str:
+    """A bus prefix of this test's own: parallel workers share the one Redis."""
+    import uuid
+
+    return f"test-{_WORKER or 'main'}-{uuid.uuid4().hex[:8]}"

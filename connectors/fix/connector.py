@@ -14,7 +14,6 @@ their answer is read by that very thread.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import threading
@@ -32,7 +31,16 @@ from connectors.fix._orders import OrderMapper, Working
 from connectors.fix._session import Application, NotLoggedOn, Session, SessionSettings
 from connectors.fix._transport import Initiator
 from connectors.fix._wire import Message, Tag
-from gateway.plugins.records import Bar, ExecutionReport, OrderChange, OrderRequest, Rejected
+from gateway.plugins.records import (
+    Bar,
+    ExecutionReport,
+    OrderChange,
+    OrderRequest,
+    Rejected,
+    dump_record,
+    load_change,
+    load_order,
+)
 from gateway.plugins.roles import ConnectorContext, ExecutionSink, Role, TickSink
 from gateway.store.database import Database
 from gateway.store.leases import Lease
@@ -552,23 +560,6 @@ RELAY_WORKERS = 4
 """Relayed requests carried out at once (each may wait up to ``ack_timeout``)."""
 RELAY_KEEP = 300.0
 """Seconds answered requests stay in the store (for inspection) before they are deleted."""
-
-
-def dump_record(record: OrderRequest | OrderChange) -> dict[str, Any]:
-    """An order request or change as JSON-ready values (relayed, or kept with the session)."""
-    values = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
-    values["custom_fields"] = dict(record.custom_fields)  # a read-only mapping in the record
-    return values
-
-
-def load_order(values: dict[str, Any]) -> OrderRequest:
-    """The order request :func:`dump_record` wrote."""
-    return OrderRequest(**values)
-
-
-def load_change(values: dict[str, Any]) -> OrderChange:
-    """The order change :func:`dump_record` wrote."""
-    return OrderChange(**values)
 
 
 def _key(order_id: str) -> str:

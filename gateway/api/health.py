@@ -8,6 +8,8 @@ whatever ``server.base_path`` is, where probes look for them.
 * ``store``: the gateway's SQL store answers a query;
 * ``market``: when a feed is configured, how long since the last tick; not ready when that is
   more than ``market.max_tick_age`` while the market of a symbol is open;
+* ``bus`` and ``feeds`` in a cluster: whether this process receives the others' messages
+  through Redis, and whether it runs the feeds or another process does;
 * one check per connector that reports its health (``HealthReporting``), e.g. whether the FIX
   session is logged on.
 
@@ -82,6 +84,9 @@ def readiness(services: Services) -> dict[str, Check]:
     market = _market(services)
     if market is not None:
         checks["market"] = market
+    if services.cluster is not None:
+        checks["bus"] = Check(*services.cluster.bus.health())
+        checks["feeds"] = Check(*services.cluster.ownership.health())
     for name, connector in services.connectors.items():
         if isinstance(connector, HealthReporting):
             try:

@@ -132,13 +132,18 @@ def yaml_key(cls: type, f: dataclasses.Field[Any]) -> str:
     return f.name
 
 
-def closest(word: str, candidates: Iterable[str]) -> str | None:
+KEY_CUTOFF = 0.75
+"""How alike a misspelt key must be to a known one to be suggested. Keys are short words, where
+0.6 pairs unrelated ones (listener and cluster); values (time zones, symbols) keep 0.6."""
+
+
+def closest(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | None:
     """The candidate ``word`` was most likely meant to be, if any is close."""
     cands = list(candidates)
     lowered = {c.lower(): c for c in cands}
     if word.lower() in lowered:
         return lowered[word.lower()]
-    close = difflib.get_close_matches(word, cands, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(word, cands, n=1, cutoff=cutoff)
     if close:
         return close[0]
     # "de" → "de_DE": a language code is a prefix of the spec's locale id.
@@ -146,9 +151,9 @@ def closest(word: str, candidates: Iterable[str]) -> str | None:
     return prefixed[0] if len(prefixed) == 1 else None
 
 
-def suggest(word: str, candidates: Iterable[str]) -> str:
+def suggest(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> str:
     """A ' (did you mean X?)' hint, or ''."""
-    match = closest(word, candidates)
+    match = closest(word, candidates, cutoff)
     return f" (did you mean {match}?)" if match else ""
 
 
@@ -348,7 +353,9 @@ def convert_object(node: YNode, cls: type[T], path: str, ctx: Context) -> T:
                 match = closest(name, fields)
                 if match:
                     suggested.add(match)
-                ctx.report(k.mark, join(path, name), f"unknown key{suggest(name, fields)}")
+                ctx.report(
+                    k.mark, join(path, name), f"unknown key{suggest(name, fields, KEY_CUTOFF)}"
+                )
             bad = True
             continue
         sub = join(path, name)

@@ -25,6 +25,7 @@ from gateway.config._convert import (
 )
 from gateway.config._yaml import YMap, YNode, YScalar
 from gateway.config.accounts import Account
+from gateway.config.cluster import Cluster
 from gateway.config.instruments import Instrument
 from gateway.config.market import Market
 from gateway.config.oauth import OAuth
@@ -362,6 +363,9 @@ class GatewayConfig:
     trading: Trading = option(
         doc="Managed trading: the venue that works orders, and trading stream timing.",
         factory=Trading,
+    )
+    cluster: Cluster = option(
+        doc="Scale-out: the Redis bus between worker processes and instances.", factory=Cluster
     )
     messages: Messages = option(
         doc="Translations and rewordings of error messages, by code.", factory=_empty_messages

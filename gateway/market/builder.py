@@ -65,6 +65,10 @@ class BarBuilder:
         self._minute: dict[str, tuple[int, Ohlcv]] = {}
         self._day: dict[str, tuple[date, Ohlcv]] = {}
         self._closed_until: dict[str, int] = {}
+        self.persist = True
+        """Whether closed minute bars are written to the store. In a cluster only the feeds'
+        owner writes: another process, which may have joined mid-minute, builds the same bars
+        from the bus for its daily updates but must not overwrite the owner's."""
 
     def closed_before(self, symbol: str) -> int:
         """Trades stamped before this time would change a closed bar: the caller restamps them.
@@ -119,7 +123,8 @@ class BarBuilder:
             self._close(closed)
 
     def _close(self, bar: Bar) -> None:
-        self._store.write([bar])
+        if self.persist:
+            self._store.write([bar])
         if self._on_daily is None:
             return
         with self._lock:

@@ -98,6 +98,9 @@ class MarketRuntime:
         """When the last tick was taken (the gateway's clock); None before the first."""
         self._stop = threading.Event()
         self._timer: threading.Thread | None = None
+        self.forward: Callable[[Tick], None] | None = None
+        """Where the ticks of this process's own feeds go besides its pipeline: the cluster's
+        bus, which hands them to the other processes' :meth:`take_remote`."""
 
     def _stream_id(self, symbol: str) -> str:
         return self.symbols[symbol].stream_id
@@ -115,7 +118,14 @@ class MarketRuntime:
     # -- the gate: connectors publish here (it is their TickSink) --------------------------
 
     def publish(self, tick: Tick) -> None:
-        """Take a tick from a feed."""
+        """Take a tick from a feed of this process."""
+        self._take(tick, self.forward)
+
+    def take_remote(self, tick: Tick) -> None:
+        """Take a tick another process's feed published on the bus."""
+        self._take(tick, None)
+
+    def _take(self, tick: Tick, forward: Callable[[Tick], None] | None) -> None:
         symbol = self.symbols.get(tick.symbol)
         if symbol is None:
             if tick.symbol not in self._unknown:
@@ -134,6 +144,9 @@ class MarketRuntime:
             self._last[key] = tick.time
             self.received_at = self._clock()
             self.bus.publish(tick)
+            if forward is not None:
+                # Under the gate: the bus carries the ticks in the order the gate passed them.
+                forward(tick)
 
     def any_open(self, now: float) -> bool:
         """Whether the market of any symbol is open at ``now`` (ticks are then expected)."""
@@ -144,6 +157,11 @@ class MarketRuntime:
     def import_backfill(self, feeds: Iterable[MarketData]) -> int:
         """Store recorded bars of every feed before the current minute; never overwrite."""
         now = self._clock()
+        count = self._store_backfill(feeds, now)
+        self.seed(now)
+        return count
+
+    def _store_backfill(self, feeds: Iterable[MarketData], now: float) -> int:
         end = minute_of(now)
         start = end - self.settings.backfill_seconds
         count = 0
@@ -155,10 +173,9 @@ class MarketRuntime:
                 ]  # fmt: skip
                 self.store.write(bars, replace=False)
                 count += len(bars)
-        self._seed(now)
         return count
 
-    def _seed(self, now: float) -> None:
+    def seed(self, now: float) -> None:
         """Last prices and today's daily aggregates from the store, after a (re)start."""
         for name, symbol in self.symbols.items():
             last = self.store.last(name, int(now), 1)
@@ -189,6 +206,28 @@ class MarketRuntime:
     def start(self, feeds: Sequence[MarketData]) -> None:
         """Import back-fill (the feeds are started) and start closing minutes on time."""
         self.import_backfill(feeds)
+        self._start_closer()
+
+    def start_following(self) -> None:
+        """Start as a process whose ticks come from the bus (cluster mode).
+
+        Seeded from the store; it writes no bars until :meth:`own`.
+        """
+        self.builder.persist = False
+        self.seed(self._clock())
+        self._start_closer()
+
+    def own(self, feeds: Sequence[MarketData]) -> None:
+        """Take over ``feeds`` (they are started): import their back-fill, write the bars."""
+        # Not seeded again: this process has followed the bus, its open bars are current.
+        self.builder.persist = True
+        self._store_backfill(feeds, self._clock())
+
+    def disown(self) -> None:
+        """Another process runs the feeds now: stop writing bars."""
+        self.builder.persist = False
+
+    def _start_closer(self) -> None:
         self._stop.clear()
         self._timer = threading.Thread(target=self._close_minutes, name="bar-closer", daemon=True)
         self._timer.start()

@@ -6,6 +6,7 @@ any upstream's), so a connector never needs to know how the API renders them.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -179,3 +180,20 @@ class Rejected(Exception):  # noqa: N818 - reads as the venue's verdict
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+def dump_record(record: OrderRequest | OrderChange) -> dict[str, Any]:
+    """An order request or change as JSON-ready values (relayed between processes, or kept)."""
+    values = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+    values["custom_fields"] = dict(record.custom_fields)  # a read-only mapping in the record
+    return values
+
+
+def load_order(values: dict[str, Any]) -> OrderRequest:
+    """The order request :func:`dump_record` wrote (TypeError for other keys)."""
+    return OrderRequest(**values)
+
+
+def load_change(values: dict[str, Any]) -> OrderChange:
+    """The order change :func:`dump_record` wrote (TypeError for other keys)."""
+    return OrderChange(**values)

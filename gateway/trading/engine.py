@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from gateway.config.accounts import Account
 from gateway.errors import ApiError
@@ -71,6 +71,9 @@ class TradingEngine:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._attached = False
+        self.maintains: Callable[[], bool] = lambda: True
+        """Whether this process moves trailing stops now. In a cluster one process does (the
+        feeds' owner): each would otherwise send the same move to the venue."""
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -89,13 +92,17 @@ class TradingEngine:
         """Hand the venue back what it should be working, start trailing (attached first)."""
         self.attach()
         working = self.ledger.working_everywhere()
-        self.venue.recover([self._request(o) for o in working])
+        self.venue.recover([self._request(o) for o in working])  # a cluster's owner only
         self._mark_at_venue([o for o in working if not o.at_venue])
         self._stop.clear()
         self._thread = threading.Thread(
             target=self._maintain, args=(trail_interval,), name="trading-maintenance", daemon=True
         )
         self._thread.start()
+
+    def working_requests(self) -> list[OrderRequest]:
+        """Every order the venue should be working, as it was handed to it."""
+        return [self._request(o) for o in self.ledger.working_everywhere()]
 
     def stop(self) -> None:
         """Stop the maintenance thread and wake the streams."""
@@ -114,6 +121,8 @@ class TradingEngine:
 
     def _maintain(self, interval: float) -> None:
         while not self._stop.wait(interval):
+            if not self.maintains():
+                continue
             try:
                 self.trail()
             except Exception:

@@ -2,12 +2,14 @@
 
 Streams wait here instead of polling the store: every committed change of an account bumps its
 counter and wakes the streams of that account. Changes made by other processes are noticed
-through the store's account version, which streams also read on their regular re-check.
+through the store's account version, which streams also read on their regular re-check, and at
+once when a cluster bus carries them (:attr:`Changes.forward`, :meth:`Changes.touch_remote`).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 
 class Changes:
@@ -18,17 +20,29 @@ class Changes:
         self._versions: dict[str, int] = {}
         self._everyone = 0
         self._closed = False
+        self.forward: Callable[[str | None], None] | None = None
+        """Where this process's changes go besides its own streams (the cluster's bus):
+        an account id, or None for a change that may concern any account."""
 
     def touch(self, account_id: str) -> None:
-        """Note a change of ``account_id`` and wake its waiters."""
-        with self._cond:
-            self._versions[account_id] = self._versions.get(account_id, 0) + 1
-            self._cond.notify_all()
+        """Note a change of ``account_id`` and wake its waiters (and other processes')."""
+        self.touch_remote(account_id)
+        if self.forward is not None:
+            self.forward(account_id)
 
     def touch_all(self) -> None:
         """Note a change that may concern any account (a notification without an account)."""
+        self.touch_remote(None)
+        if self.forward is not None:
+            self.forward(None)
+
+    def touch_remote(self, account_id: str | None) -> None:
+        """Note a change another process made (None: any account); it is not forwarded."""
         with self._cond:
-            self._everyone += 1
+            if account_id is None:
+                self._everyone += 1
+            else:
+                self._versions[account_id] = self._versions.get(account_id, 0) + 1
             self._cond.notify_all()
 
     def _version(self, account_id: str) -> int:

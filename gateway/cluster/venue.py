@@ -1,0 +1,211 @@
+"""The venue of a cluster: orders are worked in one process, the feeds' owner.
+
+A venue that keeps working orders in memory (the paper venue) must not run in every process:
+each would work, and fill, the same resting order, and a cancel reaching another process would
+find nothing to cancel. In a cluster the core wraps it: the feeds' owner runs a fresh instance,
+hands it the working orders from the store and carries out what the other processes relay to it
+through the store (``gateway.store.relay``); on losing the lease it stops and forgets. Its
+reports are booked by its own trading core, whose changes the bus carries to the others.
+
+Connectors that elect their own process (``single_process``, such as fix) are not wrapped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from gateway.plugins.records import (
+    OrderChange,
+    OrderRequest,
+    Rejected,
+    dump_record,
+    load_change,
+    load_order,
+)
+from gateway.plugins.roles import BracketVenue, ExecutionSink, HealthReporting
+from gateway.store.relay import Relay
+from gateway.store.relay import Request as RelayRequest
+
+log = logging.getLogger("gateway.cluster")
+
+TAKE_WITHIN = 2.0
+"""Seconds a relayed request waits to be taken before it is withdrawn (no owner alive)."""
+ANSWER_WITHIN = 10.0
+"""Seconds a taken request waits for the venue's answer."""
+POLL, IDLE_POLL = 0.05, 0.2
+"""The owner's looks at the store: busy, then idle."""
+KEEP = 300.0
+"""Seconds answered requests stay in the store before they are deleted."""
+
+
+class OwnedVenue:
+    """An execution connector run by the feeds' owner only; the others relay to it."""
+
+    def __init__(self, name: str, make: Callable[[], Any], relay: Relay) -> None:
+        self.name = name
+        self._make = make
+        self.relay = relay
+        self._sinks: list[ExecutionSink] = []
+        self._inner: Any = None
+        self.owning = False
+        prototype = make()  # never started: it answers what the venue can do
+        self._brackets = isinstance(prototype, BracketVenue) and prototype.works_brackets()
+        self._stopping = threading.Event()
+        self._server: threading.Thread | None = None
+
+    # -- what the trading core calls ---------------------------------------------------------
+
+    def subscribe(self, sink: ExecutionSink) -> None:
+        """Reports of the instance this process may run go to ``sink``."""
+        self._sinks.append(sink)
+
+    def works_brackets(self) -> bool:
+        """Whether the wrapped venue works brackets itself."""
+        return self._brackets
+
+    def place(self, order: OrderRequest) -> str:
+        """Place at the venue, here or through the owner."""
+        inner = self._here()
+        if inner is not None:
+            return str(inner.place(order))
+        return self._relay("place", {"order": dump_record(order)})
+
+    def place_bracket(self, parent: OrderRequest, legs: Sequence[OrderRequest]) -> str:
+        """Place an order with its brackets, here or through the owner."""
+        inner = self._here()
+        if inner is not None:
+            return str(inner.place_bracket(parent, legs))
+        payload = {"parent": dump_record(parent), "legs": [dump_record(leg) for leg in legs]}
+        return self._relay("place_bracket", payload)
+
+    def modify(self, client_order_id: str, change: OrderChange) -> None:
+        """Change a working order, here or through the owner."""
+        inner = self._here()
+        if inner is not None:
+            inner.modify(client_order_id, change)
+        else:
+            self._relay("modify", {"id": client_order_id, "change": dump_record(change)})
+
+    def cancel(self, client_order_id: str) -> None:
+        """Cancel a working order, here or through the owner."""
+        inner = self._here()
+        if inner is not None:
+            inner.cancel(client_order_id)
+        else:
+            self._relay("cancel", {"id": client_order_id})
+
+    def recover(self, orders: Sequence[OrderRequest]) -> None:
+        """The owner's instance works ``orders`` again; elsewhere there is nothing to do."""
+        inner = self._here()
+        if inner is not None:
+            inner.recover(orders)
+
+    # -- the connector's life: ownership decides, not start() --------------------------------
+
+    def start(self) -> None:
+        """Nothing: the instance starts when this process takes the feeds' lease (:meth:`gain`)."""
+
+    def stop(self) -> None:
+        """Stop the instance, if this process runs it."""
+        self.lose()
+
+    def health(self) -> tuple[bool, str]:
+        """For ``/readyz``: the running instance's health, or standby."""
+        inner = self._inner
+        if not self.owning or inner is None:
+            return True, "standby: another gateway process works the orders"
+        if isinstance(inner, HealthReporting):
+            return inner.health()
+        return True, "working orders"
+
+    def gain(self, working: Sequence[OrderRequest]) -> None:
+        """Run the venue in this process now: a fresh instance, working ``working``."""
+        inner = self._make()
+        for sink in self._sinks:
+            inner.subscribe(sink)
+        inner.start()
+        inner.recover(working)
+        self._inner = inner
+        self.owning = True
+        self._stopping = stopping = threading.Event()
+        self._server = threading.Thread(
+            target=self._serve, args=(inner, stopping), name=f"venue-relay:{self.name}", daemon=True
+        )
+        self._server.start()
+        log.info("%s: this process works the orders now (%d recovered)", self.name, len(working))
+
+    def lose(self) -> None:
+        """Another process may run the venue: stop and forget this instance."""
+        self.owning = False
+        self._stopping.set()
+        server, self._server = self._server, None
+        if server is not None and server is not threading.current_thread():
+            server.join(timeout=10)
+        inner, self._inner = self._inner, None
+        if inner is not None:
+            inner.stop()
+
+    # -- relaying ----------------------------------------------------------------------------
+
+    def _here(self) -> Any:
+        return self._inner if self.owning else None
+
+    def _relay(self, kind: str, payload: dict[str, Any]) -> str:
+        request_id = self.relay.submit(kind, payload)
+        answer = self.relay.wait(request_id, TAKE_WITHIN, TAKE_WITHIN + ANSWER_WITHIN)
+        if not answer.taken:
+            raise Rejected(
+                "The trading venue is not available right now (no gateway process runs it). "
+                "Please try again in a moment."
+            )
+        if answer.refusal is not None:
+            raise Rejected(answer.refusal)
+        return answer.result or ""
+
+    def _serve(self, inner: Any, stopping: threading.Event) -> None:
+        relay, wait, pruned = self.relay, POLL, 0.0
+        with ThreadPoolExecutor(4, thread_name_prefix=f"venue-relay:{self.name}") as pool:
+            while not stopping.wait(wait):
+                wait = min(wait * 2, IDLE_POLL)
+                try:
+                    for request in relay.take():
+                        wait = POLL
+                        pool.submit(self._carry_out, inner, request)
+                    if time.monotonic() - pruned > KEEP:
+                        relay.prune(KEEP)
+                        pruned = time.monotonic()
+                except SQLAlchemyError as exc:  # the store is away: the askers time out
+                    log.warning("%s: cannot read relayed requests: %s", self.name, exc)
+
+    def _carry_out(self, inner: Any, request: RelayRequest) -> None:
+        refusal: str | None = None
+        result: str | None = None
+        data = request.payload
+        try:
+            if request.kind == "place":
+                result = str(inner.place(load_order(data["order"])))
+            elif request.kind == "place_bracket" and self._brackets:
+                legs = [load_order(leg) for leg in data["legs"]]
+                result = str(inner.place_bracket(load_order(data["parent"]), legs))
+            elif request.kind == "modify":
+                inner.modify(str(data["id"]), load_change(data["change"]))
+            elif request.kind == "cancel":
+                inner.cancel(str(data["id"]))
+            else:
+                refusal = f"Unknown relayed request {request.kind[:40]!r}."
+        except Rejected as exc:
+            refusal = exc.message
+        except Exception:
+            log.exception("%s: relayed request %s failed", self.name, request.id)
+            refusal = "The trading venue could not take the request."
+        try:
+            self.relay.answer(request.id, refusal, result)
+        except SQLAlchemyError as exc:
+            log.warning("%s: cannot answer relayed request %s: %s", self.name, request.id, exc)
