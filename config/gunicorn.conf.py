@@ -23,8 +23,8 @@ workers = int(os.environ.get("GATEWAY_WORKERS", str(GUNICORN_DEFAULTS["workers"]
 
 
 def on_starting(server: Any) -> None:
-    """Refuse to start on a configuration with problems; one worker owns market data."""
+    """Refuse to start on a configuration with problems; without a bus, one worker serves."""
     config = validate_from_environment()
-    if config.market.feeds and server.num_workers != 1:
-        server.log.info("market data is served by one worker process until the Redis bus")
+    if config.market.feeds and config.cluster.redis is None and server.num_workers != 1:
+        server.log.info("market data is served by one worker process (configure cluster.redis)")
         server.num_workers = 1

@@ -154,17 +154,22 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    """Validate, then run gunicorn; a configuration with problems never starts."""
-    registry = Registry.discover()
-    config = _load(args, registry)
-    if config is None:
-        return 1
+def startable(
+    args: argparse.Namespace, registry: Registry
+) -> tuple[GatewayConfig | None, Any, list[str]]:
+    """Load and check the configuration as ``serve`` does before it starts anything.
+
+    The configuration (None when it does not load), the gateway built from it (not started),
+    and every problem found; a reload on SIGHUP runs the same checks.
+    """
+    try:
+        config = load_config(args.config, variables=_vars(args.var), registry=registry)
+    except ConfigError as exc:
+        return None, None, [str(problem) for problem in exc.problems]
     try:
         gateway = build(config, registry=registry)  # fail here, not in every worker
     except PluginError as exc:
-        print(f"{args.config}: {exc}", file=sys.stderr)
-        return 1
+        return config, None, [f"{args.config}: {exc}"]
     problems = connector_problems(gateway.services.connectors)
     # Declared queries are tried against their databases before serving: a broken mapping
     # stops the start, instead of failing on some request later.
@@ -172,7 +177,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         *connection_problems(gateway.services.connectors),
         *gateway.listing_problems,
     ]
-    if problems:
+    return config, gateway, problems
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Validate, then run gunicorn; a configuration with problems never starts."""
+    registry = Registry.discover()
+    config, gateway, problems = startable(args, registry)
+    if config is None or gateway is None or problems:
         for problem in problems:
             print(problem, file=sys.stderr)
         return 1
@@ -199,7 +211,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         options["workers"] = 1
-    GatewayApplication(config, options).run()
+
+    def reload() -> tuple[GatewayConfig | None, list[str]]:
+        fresh, _gateway, problems = startable(args, Registry.discover())
+        return (None if problems else fresh), problems
+
+    GatewayApplication(config, options, reload=reload).run()
     return 0
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 
 from gateway.app import create_app
 from gateway.config.loader import ConfigError, load_config
@@ -30,13 +33,65 @@ GUNICORN_DEFAULTS: dict[str, Any] = {
 }
 
 
+log = logging.getLogger("gateway.serving")
+
+Reload = Callable[[], tuple[GatewayConfig | None, list[str]]]
+"""Load and check the configuration again: it, or None and the problems found."""
+
+
+class GatewayArbiter(Arbiter):  # type: ignore[misc]
+    """gunicorn's master, which checks a configuration before a reload replaces any worker."""
+
+    def handle_hup(self) -> None:
+        """SIGHUP: reload only a configuration that passes every check ``serve`` makes.
+
+        A broken one is logged, problem by problem, and nothing else happens: the workers go
+        on serving the last good configuration. A good one is swapped in, and gunicorn starts
+        new workers with it while the old ones finish their requests (``graceful_timeout``).
+        """
+        app: GatewayApplication = self.app
+        if app.reload_config is None:
+            super().handle_hup()
+            return
+        try:
+            config, problems = app.reload_config()
+        except Exception:  # a reload must never take the master down
+            log.exception("reload refused: checking the configuration failed")
+            return
+        if config is None:
+            log.error(
+                "reload refused: the configuration has %d problem(s); still serving the last "
+                "good one:\n%s",
+                len(problems),
+                "\n".join(f"  {problem}" for problem in problems),
+            )
+            return
+        app.gateway_config = config
+        log.info("reload: the configuration passed its checks; new workers take over")
+        super().handle_hup()
+
+
 class GatewayApplication(BaseApplication):  # type: ignore[misc]
     """gunicorn running the gateway for an already validated configuration."""
 
-    def __init__(self, config: GatewayConfig, options: dict[str, Any]) -> None:
-        self._gateway_config = config
+    def __init__(
+        self, config: GatewayConfig, options: dict[str, Any], reload: Reload | None = None
+    ) -> None:
+        self.gateway_config = config
+        """The configuration new workers are built from (swapped by a good reload)."""
+        self.reload_config = reload
         self._options = {**GUNICORN_DEFAULTS, **options}
         super().__init__()
+
+    def run(self) -> None:
+        """Run gunicorn's master with the reload check (as BaseApplication.run does)."""
+        configure_logging()
+        try:
+            GatewayArbiter(self).run()
+        except RuntimeError as exc:
+            sys.stderr.write(f"\nError: {exc}\n\n")
+            sys.stderr.flush()
+            raise SystemExit(1) from None
 
     def load_config(self) -> None:
         """Apply our settings to gunicorn's configuration."""
@@ -46,7 +101,7 @@ class GatewayApplication(BaseApplication):  # type: ignore[misc]
     def load(self) -> Any:
         """Build the app; called in each worker after fork."""
         configure_logging()
-        app = create_app(self._gateway_config)
+        app = create_app(self.gateway_config)
         settle_memory()
         return app
 

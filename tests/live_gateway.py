@@ -115,13 +115,14 @@ def group_members(pgid: int) -> list[int]:
 class Served:
     """``gateway serve`` started in a new session: its pid is the group id of all its processes."""
 
-    def __init__(self, config: Path) -> None:
+    def __init__(self, config: Path, workers: int | None = None) -> None:
         self.port = free_port()
         self.log = config.parent / f"gateway-{self.port}.log"
+        extra = ["--workers", str(workers)] if workers else []
         with self.log.open("wb") as sink:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gateway.cli", "serve", str(config),
-                 "--bind", f"127.0.0.1:{self.port}"],
+                 "--bind", f"127.0.0.1:{self.port}", *extra],
                 stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         self.pgid = self.process.pid

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -16,7 +17,8 @@ class Received:
     """One message and when it arrived (wall clock)."""
 
     at: float
-    message: dict[str, Any]
+    message: Any
+    """A JSON object, or an array (the trading streams send arrays of changed entities)."""
 
 
 @dataclass
@@ -28,6 +30,10 @@ class StreamClient:
     path: str = "/streaming"
     receive_buffer: int | None = None
     read: bool = True
+    token: str | None = None
+    """Sent as a bearer token (the trading streams need one)."""
+    tls: ssl.SSLContext | None = None
+    """Speak TLS (to nginx in front of the gateway)."""
     status: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     messages: list[Received] = field(default_factory=list)
@@ -42,7 +48,10 @@ class StreamClient:
         if self.receive_buffer:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.receive_buffer)
         sock.connect((self.host, self.port))
-        sock.sendall(f"GET {self.path} HTTP/1.1\r\nHost: {self.host}\r\n\r\n".encode())
+        if self.tls is not None:
+            sock = self.tls.wrap_socket(sock, server_hostname=self.host)
+        auth = f"Authorization: Bearer {self.token}\r\n" if self.token else ""
+        sock.sendall(f"GET {self.path} HTTP/1.1\r\nHost: {self.host}\r\n{auth}\r\n".encode())
         self._sock = sock
         if self.read:
             self._thread = threading.Thread(target=self._run, daemon=True)

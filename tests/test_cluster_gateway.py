@@ -18,7 +18,7 @@ from gateway.app import Gateway, build
 from gateway.config import load_config
 from gateway.config.cluster import Cluster
 from gateway.config.types import Duration, Secret
-from gateway.plugins.records import Tick, Trade
+from gateway.plugins.records import OrderRequest, Tick, Trade
 from tests.conftest import DEMO, bearer, login, with_store
 from tests.servers import (
     POSTGRES_URL,
@@ -266,3 +266,21 @@ def test_readiness_shows_the_bus_and_who_runs_the_feeds(pair: tuple[Gateway, Gat
         assert answer["checks"]["feeds"]["detail"].startswith(who)
     follower_checks = webtest.TestApp(follower.app).get("/readyz").json["checks"]
     assert follower_checks["connector:paper"]["detail"].startswith("standby")
+
+
+def test_an_order_recovered_at_takeover_is_not_placed_twice_when_its_placement_arrives(
+    pair: tuple[Gateway, Gateway],
+) -> None:
+    # The race: an order is stored, the venue changes hands and the new owner recovers it with
+    # the working orders, then the order's placement (relayed) reaches the new owner.
+    owner, follower = owner_and_follower(pair)
+    venue = owner.services.connectors["paper"]
+    assert wait_for(lambda: venue.owning)
+    order = OrderRequest("999", ACCOUNT, "BTCUSD", "buy", "limit", 1.0, limit_price=1000.0)
+    venue.lose()
+    venue.gain([order])
+    follower.services.connectors["paper"].place(order)  # relayed: no "already exists"
+    assert venue_book(owner) == {"999"}
+    other = OrderRequest("1000", ACCOUNT, "BTCUSD", "buy", "limit", 1.0, limit_price=1000.0)
+    follower.services.connectors["paper"].place(other)  # any other order is placed
+    assert venue_book(owner) == {"999", "1000"}

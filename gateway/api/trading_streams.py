@@ -3,8 +3,9 @@
 Each is one long response of JSON lines: the full list first, then arrays of the entities that
 changed (each whole), ``{"id", "qty": 0}`` for a position that closed, the whole AccountState
 whenever it changes, and ``{"s":"ok"}`` after ``trading.stream_ping`` of silence. A stream
-wakes on every change of its account in this process and re-reads the store at least every
-``trading.stream_interval`` (quotes move P&L; other processes change orders).
+wakes on every change of its account in this process (and in every other one, when a cluster's
+bus carries the change) and re-reads the store at least every ``trading.stream_interval``
+(quotes move P&L; other processes change orders).
 """
 
 from __future__ import annotations

@@ -71,12 +71,13 @@ class ClusterRuntime:
     def _gain(self) -> None:
         for feed in self._feeds:
             feed.start()
-        if self._market is not None:
-            self._market.own(self._feeds)
         venue = self._venue()
         if venue is not None and self._trading is not None:
-            # After the feeds: the venue fills what is marketable against their quotes.
+            # After the feeds (the venue fills what is marketable against their quotes), and
+            # before the back-fill import, which may take seconds: orders wait on the venue.
             venue.gain(self._trading.engine.working_requests())
+        if self._market is not None:
+            self._market.own(self._feeds)
 
     def _lose(self) -> None:
         venue = self._venue()

@@ -59,6 +59,7 @@ class OwnedVenue:
         self._brackets = isinstance(prototype, BracketVenue) and prototype.works_brackets()
         self._stopping = threading.Event()
         self._server: threading.Thread | None = None
+        self._recovered: frozenset[str] = frozenset()
 
     # -- what the trading core calls ---------------------------------------------------------
 
@@ -74,14 +75,14 @@ class OwnedVenue:
         """Place at the venue, here or through the owner."""
         inner = self._here()
         if inner is not None:
-            return str(inner.place(order))
+            return self._place_here(inner, order, lambda: str(inner.place(order)))
         return self._relay("place", {"order": dump_record(order)})
 
     def place_bracket(self, parent: OrderRequest, legs: Sequence[OrderRequest]) -> str:
         """Place an order with its brackets, here or through the owner."""
         inner = self._here()
         if inner is not None:
-            return str(inner.place_bracket(parent, legs))
+            return self._place_here(inner, parent, lambda: str(inner.place_bracket(parent, legs)))
         payload = {"parent": dump_record(parent), "legs": [dump_record(leg) for leg in legs]}
         return self._relay("place_bracket", payload)
 
@@ -132,6 +133,7 @@ class OwnedVenue:
             inner.subscribe(sink)
         inner.start()
         inner.recover(working)
+        self._recovered = frozenset(order.client_order_id for order in working)
         self._inner = inner
         self.owning = True
         self._stopping = stopping = threading.Event()
@@ -156,6 +158,15 @@ class OwnedVenue:
 
     def _here(self) -> Any:
         return self._inner if self.owning else None
+
+    def _place_here(self, inner: Any, order: OrderRequest, place: Callable[[], str]) -> str:
+        # An order stored just before this process took the venue over was among the working
+        # orders it recovered; its placement, arriving now (relayed, or from this process's
+        # own core), is already done. (Its venue id is not known here; the core does not use
+        # what place() returns.)
+        if order.client_order_id in self._recovered:
+            return order.client_order_id
+        return place()
 
     def _relay(self, kind: str, payload: dict[str, Any]) -> str:
         request_id = self.relay.submit(kind, payload)
@@ -190,10 +201,13 @@ class OwnedVenue:
         data = request.payload
         try:
             if request.kind == "place":
-                result = str(inner.place(load_order(data["order"])))
+                order = load_order(data["order"])
+                result = self._place_here(inner, order, lambda: str(inner.place(order)))
             elif request.kind == "place_bracket" and self._brackets:
-                legs = [load_order(leg) for leg in data["legs"]]
-                result = str(inner.place_bracket(load_order(data["parent"]), legs))
+                parent, legs = load_order(data["parent"]), [load_order(x) for x in data["legs"]]
+                result = self._place_here(
+                    inner, parent, lambda: str(inner.place_bracket(parent, legs))
+                )
             elif request.kind == "modify":
                 inner.modify(str(data["id"]), load_change(data["change"]))
             elif request.kind == "cancel":
