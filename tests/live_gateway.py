@@ -95,9 +95,8 @@ def serve(
 # -- the gateway in a process group of its own --------------------------------------------
 
 
-def group_members(pgid: int) -> list[int]:
-    """Live processes of a process group (zombies excluded: they can no longer write)."""
-    found: list[int] = []
+def _processes() -> Iterator[tuple[int, str, int, int]]:
+    """(pid, state, parent pid, process group) of every process /proc shows."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -106,10 +105,20 @@ def group_members(pgid: int) -> list[int]:
         except OSError:
             continue  # ended while we looked
         # The command name in parentheses may contain spaces: fields start after the last ")".
-        state, _ppid, pgrp = stat.rsplit(")", 1)[1].split()[:3]
-        if int(pgrp) == pgid and state not in ("Z", "X"):
-            found.append(int(entry.name))
-    return found
+        state, ppid, pgrp = stat.rsplit(")", 1)[1].split()[:3]
+        yield int(entry.name), state, int(ppid), int(pgrp)
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live processes of a process group (zombies excluded: they can no longer write)."""
+    return [pid for pid, state, _, pgrp in _processes() if pgrp == pgid and state not in "ZX"]
+
+
+def children(parent: int) -> list[int]:
+    """Live child processes of ``parent`` (a gunicorn master's workers), sorted."""
+    return sorted(
+        pid for pid, state, ppid, _ in _processes() if ppid == parent and state not in "ZX"
+    )
 
 
 class Served:

@@ -12,15 +12,11 @@ import redis
 from gateway.cluster.bus import RedisBus
 from gateway.plugins.records import Quote, Tick, Trade
 from tests.servers import channel_prefix, require_redis
+from tests.waiting import eventually
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
+    return eventually(condition, timeout)
 
 
 class Inbox:

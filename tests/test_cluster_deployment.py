@@ -19,7 +19,7 @@ import string
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -33,22 +33,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from gateway.store.tables import leases
-from tests.live_gateway import Served, call, free_port, login
+from tests.live_gateway import Served, call, children, free_port, login
 from tests.servers import POSTGRES_URL, in_ci, require, require_redis, reset_gateway_tables
 from tests.stream_client import StreamClient
+from tests.waiting import eventually
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "DEMO-USD"
 pytestmark = pytest.mark.slow
-
-
-def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def nginx_binary() -> str:
@@ -135,7 +127,7 @@ class Nginx:
             [binary, "-p", str(directory), "-c", str(directory / "nginx.conf"),
              "-g", "daemon off;"],
         )  # fmt: skip
-        assert wait_for(self._up, 10), (directory / "error.log").read_text()
+        assert eventually(self._up, 10), (directory / "error.log").read_text()
         self.tls = ssl.create_default_context(cafile=str(self.cert))
 
     def _up(self) -> bool:
@@ -280,7 +272,7 @@ def test_an_order_placed_through_one_instance_appears_in_the_others_orders_and_s
                 for stream in streams
             )
 
-        assert wait_for(streamed, 10), [s.messages[-3:] for s in streams]
+        assert eventually(streamed, 10), [s.messages[-3:] for s in streams]
         status, body = call(cluster.b.port, "DELETE", f"/accounts/{ACCOUNT}/orders/{order_id}",
                             None, token)  # fmt: skip
         assert body["s"] == "ok", body
@@ -301,7 +293,7 @@ def test_streaming_on_both_instances_and_through_nginx_delivers_the_same_ticks(
         for stream in streams:
             stream.wait_for_first()
         assert streams[2].headers.get("transfer-encoding") == "chunked"
-        assert wait_for(lambda: all(len(trades(s)) >= 15 for s in streams), 30)
+        assert eventually(lambda: all(len(trades(s)) >= 15 for s in streams), 30)
         # Joined at slightly different moments: compare from the first trade all three saw.
         seen = [trades(s) for s in streams]
         common = [t for t in seen[0] if all(t in other for other in seen[1:])]
@@ -320,7 +312,7 @@ def test_killing_the_feed_owner_hands_the_feed_over_within_10_seconds(cluster: C
     try:
         for stream in streams:
             stream.wait_for_first()
-        assert wait_for(lambda: all(trades(s) for s in streams), 30)
+        assert eventually(lambda: all(trades(s) for s in streams), 30)
         owner = cluster.owner_pid()
         assert owner is not None
         os.kill(owner, signal.SIGKILL)
@@ -330,17 +322,17 @@ def test_killing_the_feed_owner_hands_the_feed_over_within_10_seconds(cluster: C
             pid = cluster.owner_pid()
             return pid is not None and pid != owner
 
-        assert wait_for(taken_over, 10), "no process took the feeds over"
+        assert eventually(taken_over, 10), "no process took the feeds over"
         # Streams held by the surviving processes go on; the killed worker's were cut.
         survivors = [s for s in streams if not s.closed_by_server]
         assert survivors
-        assert wait_for(lambda: any(trades(s, since=killed_at) for s in survivors), 10)
+        assert eventually(lambda: any(trades(s, since=killed_at) for s in survivors), 10)
         resumed = min(t for s in survivors for t in [m.at for m in s.messages
                       if m.message.get("f") == "t" and m.at >= killed_at])  # fmt: skip
         assert resumed - killed_at < 10, f"ticks resumed after {resumed - killed_at:.1f} s"
         # gunicorn replaced the worker; both instances still answer.
         for port in (cluster.a.port, cluster.b.port):
-            assert wait_for(partial(healthy, port), 10)
+            assert eventually(partial(healthy, port), 10)
     finally:
         for stream in streams:
             stream.close()
@@ -351,22 +343,22 @@ def test_sighup_with_a_broken_config_keeps_the_old_one_serving_and_logs_why(
 ) -> None:
     config = cluster.configs[0]
     good = config.read_text(encoding="utf-8")
-    workers_before = worker_pids(cluster.a.process.pid)
+    workers_before = children(cluster.a.process.pid)
     try:
         config.write_text(good + "\nserver:\n  max_body_bytes: -5\n", encoding="utf-8")
         os.kill(cluster.a.process.pid, signal.SIGHUP)
-        assert wait_for(lambda: "reload refused" in cluster.a.log.read_text(), 30)
+        assert eventually(lambda: "reload refused" in cluster.a.log.read_text(), 30)
         log = cluster.a.log.read_text()
         assert "server.max_body_bytes" in log
-        assert worker_pids(cluster.a.process.pid) == workers_before  # nothing was replaced
+        assert children(cluster.a.process.pid) == workers_before  # nothing was replaced
         token = login(cluster.a.port)
         assert call(cluster.a.port, "GET", "/accounts", token=token)[1]["s"] == "ok"
     finally:
         config.write_text(good, encoding="utf-8")
     # A good file is swapped in: new workers, and the instance serves throughout.
     os.kill(cluster.a.process.pid, signal.SIGHUP)
-    assert wait_for(lambda: "new workers take over" in cluster.a.log.read_text(), 30)
-    assert wait_for(lambda: not (set(worker_pids(cluster.a.process.pid)) & set(workers_before)), 40)
+    assert eventually(lambda: "new workers take over" in cluster.a.log.read_text(), 30)
+    assert eventually(lambda: not (set(children(cluster.a.process.pid)) & set(workers_before)), 40)
     assert call(cluster.a.port, "GET", "/healthz")[0] == 200
 
 
@@ -375,19 +367,3 @@ def healthy(port: int) -> bool:
         return call(port, "GET", "/healthz")[0] == 200
     except OSError:
         return False
-
-
-def worker_pids(master: int) -> list[int]:
-    """The live child processes of a gunicorn master."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
-        if int(ppid) == master and state not in ("Z", "X"):
-            found.append(int(entry.name))
-    return sorted(found)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -27,17 +26,13 @@ from tests.servers import (
     require_redis,
     reset_gateway_tables,
 )
+from tests.waiting import eventually
 
 ACCOUNT = "DEMO-USD"
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
+    return eventually(condition, timeout)
 
 
 class Recorder:

@@ -35,6 +35,7 @@ from gateway.market.sessions import SessionCalendar, parse_session
 from gateway.store.tables import executions, orders, positions, trading_accounts
 from tests.conftest import DEMO
 from tests.live_gateway import Served, call, copy_demo, group_members, login, serving
+from tests.waiting import eventually
 
 ACCOUNT = "DEMO-USD"
 BURST = 1000
@@ -236,12 +237,7 @@ def settled(engine: sa.Engine) -> bool:
 
 def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
     """Poll ``condition`` until it holds or ``timeout`` seconds pass; whether it held."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
+    return eventually(condition, timeout, interval=0.1)
 
 
 def signed(side: str, qty: float) -> float:

@@ -19,7 +19,6 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -38,14 +37,13 @@ from gateway.plugins.records import (
     OrderRequest,
     Rejected,
     dump_record,
-    load_change,
     load_order,
 )
 from gateway.plugins.roles import ConnectorContext, ExecutionSink, Role, TickSink
+from gateway.store import relay_server
 from gateway.store.database import Database
 from gateway.store.leases import Lease
 from gateway.store.relay import Relay
-from gateway.store.relay import Request as RelayRequest
 from gateway.store.session_log import SessionLog
 
 __all__ = ["FixConnector"]
@@ -332,67 +330,28 @@ class FixConnector(Application):
     def _relay(self, kind: str, payload: dict[str, Any]) -> str:
         """Hand a request to the session's holder through the store; its answer."""
         assert self.relay is not None
-        request_id = self.relay.submit(kind, payload)
-        answer = self.relay.wait(
-            request_id, RELAY_TAKE, RELAY_TAKE + self.options.ack_timeout.seconds
+        return relay_server.ask(
+            self.relay,
+            kind,
+            payload,
+            take_within=RELAY_TAKE,
+            answer_within=self.options.ack_timeout.seconds,
+            unavailable="The broker's order system is not connected right now (no gateway "
+            "process runs the FIX session). Please try again in a moment.",
         )
-        if not answer.taken:
-            raise Rejected(
-                "The broker's order system is not connected right now (no gateway process "
-                "runs the FIX session). Please try again in a moment."
-            )
-        if answer.refusal is not None:
-            raise Rejected(answer.refusal)
-        return answer.result or ""  # no answer in time: pending, as for our own requests
 
     def _serve_relay(self) -> None:
         """The holder's side: carry out what other processes ask, a few at a time."""
         relay, lease = self.relay, self.lease
         assert relay is not None and lease is not None
-        pruned = 0.0
-        wait = RELAY_POLL
-        with ThreadPoolExecutor(RELAY_WORKERS, thread_name_prefix="fix-relay") as pool:
-            while not self._stopping.wait(wait):
-                # Idle, the store is asked less often (most deployments have no other process);
-                # busy, at once again.
-                wait = min(wait * 2, RELAY_IDLE_POLL)
-                try:
-                    if not lease.held:
-                        continue
-                    for request in relay.take():
-                        wait = RELAY_POLL
-                        pool.submit(self._carry_out, relay, request)
-                    if time.monotonic() - pruned > RELAY_KEEP:
-                        relay.prune(RELAY_KEEP)
-                        pruned = time.monotonic()
-                except SQLAlchemyError as exc:  # the store is away: the askers time out
-                    log.warning("%s: cannot read relayed requests: %s", self.name, exc)
-
-    def _carry_out(self, relay: Relay, request: RelayRequest) -> None:
-        refusal: str | None = None
-        result: str | None = None
-        data = request.payload
-        try:
-            if request.kind == "place":
-                result = self.place(load_order(data["order"]))
-            elif request.kind == "place_bracket":
-                legs = [load_order(leg) for leg in data["legs"]]
-                result = self.place_bracket(load_order(data["parent"]), legs)
-            elif request.kind == "modify":
-                self.modify(str(data["id"]), load_change(data["change"]))
-            elif request.kind == "cancel":
-                self.cancel(str(data["id"]))
-            else:
-                refusal = f"Unknown relayed request {request.kind!r}."
-        except Rejected as exc:
-            refusal = exc.message
-        except Exception:
-            log.exception("%s: relayed request %s failed", self.name, request.id)
-            refusal = "The broker's order system could not take the request."
-        try:
-            relay.answer(request.id, refusal, result)
-        except SQLAlchemyError as exc:
-            log.warning("%s: cannot answer relayed request %s: %s", self.name, request.id, exc)
+        relay_server.serve(
+            relay,
+            self,
+            self._stopping,
+            name=self.name,
+            failure="The broker's order system could not take the request.",
+            may_take=lambda: lease.held,
+        )
 
     def _expect(self, cl_ord_id: str) -> _Waiter:
         waiter = _Waiter()
@@ -552,14 +511,6 @@ _ORDER_MESSAGES = ("D", "E", "G", "F")
 
 RELAY_TAKE = 2.0
 """Seconds a relayed request waits to be taken before it is withdrawn (no holder is alive)."""
-RELAY_POLL = 0.05
-"""Seconds between the holder's looks for relayed requests while they come."""
-RELAY_IDLE_POLL = 0.2
-"""The longest wait between looks, reached after a quiet second (well inside ``RELAY_TAKE``)."""
-RELAY_WORKERS = 4
-"""Relayed requests carried out at once (each may wait up to ``ack_timeout``)."""
-RELAY_KEEP = 300.0
-"""Seconds answered requests stay in the store (for inspection) before they are deleted."""
 
 
 def _key(order_id: str) -> str:

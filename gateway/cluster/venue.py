@@ -14,24 +14,17 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-
-from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.plugins.records import (
     OrderChange,
     OrderRequest,
-    Rejected,
     dump_record,
-    load_change,
-    load_order,
 )
 from gateway.plugins.roles import BracketVenue, ExecutionSink, HealthReporting
+from gateway.store import relay_server
 from gateway.store.relay import Relay
-from gateway.store.relay import Request as RelayRequest
 
 log = logging.getLogger("gateway.cluster")
 
@@ -39,10 +32,6 @@ TAKE_WITHIN = 2.0
 """Seconds a relayed request waits to be taken before it is withdrawn (no owner alive)."""
 ANSWER_WITHIN = 10.0
 """Seconds a taken request waits for the venue's answer."""
-POLL, IDLE_POLL = 0.05, 0.2
-"""The owner's looks at the store: busy, then idle."""
-KEEP = 300.0
-"""Seconds answered requests stay in the store before they are deleted."""
 
 
 class OwnedVenue:
@@ -138,7 +127,7 @@ class OwnedVenue:
         self.owning = True
         self._stopping = stopping = threading.Event()
         self._server = threading.Thread(
-            target=self._serve, args=(inner, stopping), name=f"venue-relay:{self.name}", daemon=True
+            target=self._serve, args=(stopping,), name=f"venue-relay:{self.name}", daemon=True
         )
         self._server.start()
         log.info("%s: this process works the orders now (%d recovered)", self.name, len(working))
@@ -169,57 +158,23 @@ class OwnedVenue:
         return place()
 
     def _relay(self, kind: str, payload: dict[str, Any]) -> str:
-        request_id = self.relay.submit(kind, payload)
-        answer = self.relay.wait(request_id, TAKE_WITHIN, TAKE_WITHIN + ANSWER_WITHIN)
-        if not answer.taken:
-            raise Rejected(
-                "The trading venue is not available right now (no gateway process runs it). "
-                "Please try again in a moment."
-            )
-        if answer.refusal is not None:
-            raise Rejected(answer.refusal)
-        return answer.result or ""
+        return relay_server.ask(
+            self.relay,
+            kind,
+            payload,
+            take_within=TAKE_WITHIN,
+            answer_within=ANSWER_WITHIN,
+            unavailable="The trading venue is not available right now (no gateway process runs "
+            "it). Please try again in a moment.",
+        )
 
-    def _serve(self, inner: Any, stopping: threading.Event) -> None:
-        relay, wait, pruned = self.relay, POLL, 0.0
-        with ThreadPoolExecutor(4, thread_name_prefix=f"venue-relay:{self.name}") as pool:
-            while not stopping.wait(wait):
-                wait = min(wait * 2, IDLE_POLL)
-                try:
-                    for request in relay.take():
-                        wait = POLL
-                        pool.submit(self._carry_out, inner, request)
-                    if time.monotonic() - pruned > KEEP:
-                        relay.prune(KEEP)
-                        pruned = time.monotonic()
-                except SQLAlchemyError as exc:  # the store is away: the askers time out
-                    log.warning("%s: cannot read relayed requests: %s", self.name, exc)
-
-    def _carry_out(self, inner: Any, request: RelayRequest) -> None:
-        refusal: str | None = None
-        result: str | None = None
-        data = request.payload
-        try:
-            if request.kind == "place":
-                order = load_order(data["order"])
-                result = self._place_here(inner, order, lambda: str(inner.place(order)))
-            elif request.kind == "place_bracket" and self._brackets:
-                parent, legs = load_order(data["parent"]), [load_order(x) for x in data["legs"]]
-                result = self._place_here(
-                    inner, parent, lambda: str(inner.place_bracket(parent, legs))
-                )
-            elif request.kind == "modify":
-                inner.modify(str(data["id"]), load_change(data["change"]))
-            elif request.kind == "cancel":
-                inner.cancel(str(data["id"]))
-            else:
-                refusal = f"Unknown relayed request {request.kind[:40]!r}."
-        except Rejected as exc:
-            refusal = exc.message
-        except Exception:
-            log.exception("%s: relayed request %s failed", self.name, request.id)
-            refusal = "The trading venue could not take the request."
-        try:
-            self.relay.answer(request.id, refusal, result)
-        except SQLAlchemyError as exc:
-            log.warning("%s: cannot answer relayed request %s: %s", self.name, request.id, exc)
+    def _serve(self, stopping: threading.Event) -> None:
+        # Carried out on this object: an order recovered at the takeover is not placed twice,
+        # and a request still running when the venue moves on is relayed to the new owner.
+        relay_server.serve(
+            self.relay,
+            self,
+            stopping,
+            name=self.name,
+            failure="The trading venue could not take the request.",
+        )
