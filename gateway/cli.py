@@ -24,6 +24,7 @@ from gateway.config.jsonschema import config_json_schema
 from gateway.config.loader import ConfigError, load_config, read_source
 from gateway.config.model import GatewayConfig
 from gateway.config.reference import config_reference
+from gateway.logs import log_format
 from gateway.plugins.registry import PluginError, Registry
 from gateway.store import migrate
 
@@ -182,6 +183,7 @@ def startable(
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Validate, then run gunicorn; a configuration with problems never starts."""
+    log_format()  # a wrong GATEWAY_LOG_FORMAT stops the start with its reason
     registry = Registry.discover()
     config, gateway, problems = startable(args, registry)
     if config is None or gateway is None or problems:

@@ -11,6 +11,7 @@ from gateway.auth.tokens import TokenStore
 from gateway.config.model import GatewayConfig
 from gateway.errors import Unauthorized
 from gateway.locale import negotiate
+from gateway.logs import request_id
 from gateway.plugins.records import Principal
 from gateway.plugins.roles import Identity
 
@@ -28,6 +29,15 @@ class ContextMiddleware:
         req.context.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
         req.context.locale = negotiate(req.get_param("locale"))
         resp.set_header("X-Request-Id", req.context.request_id)
+        # Log lines of this request carry its id (gateway/logs.py); each request runs in a
+        # thread of its own, and the next one sets it again.
+        request_id.set(req.context.request_id)
+
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: object, succeeded: bool
+    ) -> None:
+        """Forget the request id once the answer is made."""
+        request_id.set(None)
 
 
 def bearer_token(req: falcon.Request) -> str | None:
