@@ -13,9 +13,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from gateway.metrics import prepare_multiprocess_dir
 from gateway.serving import GUNICORN_DEFAULTS, validate_from_environment
 
 globals().update(GUNICORN_DEFAULTS)
+# The workers' metrics are summed through files in one directory (gateway/metrics.py), named
+# before any worker imports prometheus_client.
+prepare_multiprocess_dir()
 
 wsgi_app = "gateway.wsgi:create()"
 bind = os.environ.get("GATEWAY_BIND", "0.0.0.0:8080")

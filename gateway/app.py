@@ -25,6 +25,8 @@ from gateway.http.cors import CorsMiddleware
 from gateway.http.middleware import AUTH_KINDS, AuthMiddleware, ContextMiddleware
 from gateway.http.render import Messages, install_error_handlers
 from gateway.market.setup import build_market, feeds_of
+from gateway.metrics import MetricsMiddleware, Sampler
+from gateway.plugins.records import Tick
 from gateway.plugins.registry import Registry
 from gateway.plugins.roles import ConnectorContext, Identity, MarketView
 from gateway.services import Services
@@ -42,6 +44,7 @@ class Gateway:
     services: Services
     routes: tuple[Route, ...]
     listing_problems: tuple[str, ...] = ()
+    sampler: Sampler | None = None
     """Symbols and instruments a connector listed but that could not be served (logged)."""
 
     def start(self) -> None:
@@ -67,9 +70,13 @@ class Gateway:
             market.start(feeds)
         if self.services.trading is not None:
             self.services.trading.start()  # after the venue: it hands the venue its orders
+        self.sampler = Sampler(sampling(self.services))
+        self.sampler.start()
 
     def close(self) -> None:
         """Stop the pipeline and the connectors and close the store's connections."""
+        if self.sampler is not None:
+            self.sampler.stop()
         if self.services.mapped is not None:
             self.services.mapped.changes.close()
         if self.services.trading is not None:
@@ -81,6 +88,29 @@ class Gateway:
         for connector in self.services.connectors.values():
             connector.stop()
         self.services.database.dispose()
+
+
+def sampling(services: Services) -> Callable[[], None]:
+    """What the metrics sampler copies: the bus's counts and lag, upstream sessions' state."""
+    metrics, seen = services.metrics, {"received": 0, "refused": 0, "dropped": 0}
+
+    def sample() -> None:
+        cluster = services.cluster
+        if cluster is not None:
+            bus = cluster.bus
+            for outcome in seen:
+                count = getattr(bus, outcome)
+                if count > seen[outcome]:
+                    metrics.bus_messages.labels(outcome).inc(count - seen[outcome])
+                    seen[outcome] = count
+            if bus.lag is not None:
+                metrics.bus_lag.set(bus.lag)
+        for name, connector in services.connectors.items():
+            logged_on = getattr(connector, "logged_on", None)
+            if isinstance(logged_on, bool):
+                metrics.upstream_logged_on.labels(name).set(1 if logged_on else 0)
+
+    return sample
 
 
 def build_connectors(
@@ -152,8 +182,17 @@ def build(
         mapped=mapped_trading(config, connectors, clock, market, database),
         cluster=ClusterRuntime(config.cluster, database) if config.cluster.redis else None,
     )
+    if market is not None:
+        metrics = services.metrics
+
+        def taken(tick: Tick, now: float) -> None:
+            metrics.last_tick.set(now)
+            metrics.tick_delay.set(max(now - tick.time, 0.0))
+
+        market.on_taken = taken
     app: falcon.App[falcon.Request, falcon.Response] = falcon.App(
         middleware=[
+            MetricsMiddleware(services.metrics),  # first: it times everything the others do
             ContextMiddleware(),
             CorsMiddleware(config.server.cors_origins, config.server.cors_max_age),
             AuthMiddleware(config, tokens, identity),

@@ -14,6 +14,7 @@ from gateway.config.model import GatewayConfig
 from gateway.http.client import Network
 from gateway.http.render import Messages
 from gateway.market.pipeline import MarketRuntime
+from gateway.metrics import Metrics
 from gateway.plugins.roles import Identity
 from gateway.store.database import Database
 from gateway.trading.mapped import MappedTrading
@@ -43,6 +44,8 @@ class Services:
     """The Redis bus and the feeds' lease, when the configuration has ``cluster.redis``."""
     oauth: OAuthRuntime | None = None
     """OAuth2 (login page, token endpoint), when the configuration has ``auth.oauth``."""
+    metrics: Metrics = field(default_factory=Metrics)
+    """Prometheus metrics of this process (``/metrics``)."""
     directory: AccountDirectory = field(init=False)
     """The users' accounts: configured, or made from account profiles."""
 

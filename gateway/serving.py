@@ -16,6 +16,7 @@ from gateway.app import create_app
 from gateway.config.loader import ConfigError, load_config
 from gateway.config.model import GatewayConfig
 from gateway.logs import JsonFormatter, configure_logging, log_format
+from gateway.metrics import worker_exited
 from gateway.wsgi import parse_vars, settle_memory
 
 
@@ -69,6 +70,7 @@ GUNICORN_DEFAULTS: dict[str, Any] = {
     "accesslog": "-",
     "errorlog": "-",
     "logger_class": "gateway.serving.GatewayLogger",
+    "child_exit": lambda _server, worker: worker_exited(worker.pid),
     "preload_app": False,  # each worker opens its own connections after fork
 }
 

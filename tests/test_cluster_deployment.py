@@ -36,6 +36,7 @@ from gateway.store.tables import leases
 from tests.live_gateway import Served, call, children, free_port, login
 from tests.servers import POSTGRES_URL, in_ci, require, require_redis, reset_gateway_tables
 from tests.stream_client import StreamClient
+from tests.test_metrics import value
 from tests.waiting import eventually
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,6 +141,18 @@ class Nginx:
         conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=self.tls, timeout=30)
         try:
             return call(conn, method, path, None, token)
+        finally:
+            conn.close()
+
+    def status(self, path: str) -> int:
+        import http.client
+
+        conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=self.tls, timeout=30)
+        try:
+            conn.request("GET", path)
+            response = conn.getresponse()
+            response.read()
+            return response.status
         finally:
             conn.close()
 
@@ -304,6 +317,46 @@ def test_streaming_on_both_instances_and_through_nginx_delivers_the_same_ticks(
     finally:
         for stream in streams:
             stream.close()
+
+
+def scrape(port: int) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as answer:
+        return str(answer.read().decode())
+
+
+def test_metrics_sum_every_worker_of_an_instance(cluster: Cluster) -> None:
+    port = cluster.a.port
+    count = "gateway_request_duration_seconds_count"
+    labels = {"route": "/healthz", "method": "GET", "status": "200"}
+    before = value(scrape(port), count, **labels)
+    for _ in range(20):
+        assert call(port, "GET", "/healthz")[0] == 200
+    # Whichever worker answers a scrape, it shows both workers' requests.
+    assert {value(scrape(port), count, **labels) for _ in range(6)} == {before + 20}
+    # A stream its client closed ends at the server's next write (a tick, a heartbeat): the
+    # earlier tests' streams are gone within seconds.
+    open_streams = partial(value, name="gateway_open_streams", route="/streaming")
+    assert eventually(lambda: open_streams(scrape(port)) == 0, 15)
+    streams = [StreamClient("127.0.0.1", port).open() for _ in range(3)]
+    try:
+        for stream in streams:
+            stream.wait_for_first()
+        assert value(scrape(port), "gateway_open_streams", route="/streaming") == 3
+    finally:
+        for stream in streams:
+            stream.close()
+    assert eventually(
+        lambda: value(scrape(port), "gateway_open_streams", route="/streaming") == 0, 10
+    )
+    text = scrape(port)
+    assert time.time() - value(text, "gateway_last_tick_timestamp_seconds") < 10
+    # The sampler copies the bus's counts every 5 s: a follower of A has received ticks.
+    assert eventually(
+        lambda: value(scrape(port), "gateway_bus_messages_total", outcome="received") > 0, 15
+    )
+    assert cluster.nginx.status("/metrics") == 404  # not for the internet
 
 
 def test_killing_the_feed_owner_hands_the_feed_over_within_10_seconds(cluster: Cluster) -> None:

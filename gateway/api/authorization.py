@@ -39,12 +39,14 @@ class AuthorizeResource:
         wait = self._s.throttle.retry_after(login, address)
         if wait is not None:
             log.warning("login refused while throttled [client %s]", address)
+            self._s.metrics.login_failures.labels("throttled").inc()
             raise ApiError("login_throttled", minutes=max(1, math.ceil(wait / 60)))
         principal = self._s.identity.authenticate(login, password)
         if principal is None:
             self._s.throttle.record_failure(login, address)
             # Neither the login (users type passwords into it) nor the password is logged.
             log.info("failed login [client %s]", address)
+            self._s.metrics.login_failures.labels("invalid").inc()
             raise ApiError("invalid_credentials")
         self._s.throttle.clear_login(login)
         issued = self._s.tokens.issue(

@@ -123,3 +123,23 @@ def _market(services: Services) -> Check | None:
     if age is None or age > limit.seconds:
         return Check(False, f"{shown} (more than {limit.seconds:g} s while a market is open)")
     return Check(True, shown)
+
+
+class MetricsResource:
+    """``GET /metrics``: Prometheus's text format, every worker of the instance summed.
+
+    Public like the probes, at the root: scrape each instance directly and keep it from the
+    internet at the proxy (deploy/nginx refuses it).
+    """
+
+    auth: ClassVar[str | None] = None
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """The current values."""
+        body, content_type = self._services.metrics.render()
+        _no_store(resp)
+        resp.content_type = content_type
+        resp.data = body

@@ -188,6 +188,7 @@ class AuthorizationEndpoint:
         wait = self._s.throttle.retry_after(login, address)
         if wait is not None:
             log.warning("login refused while throttled [client %s]", address)
+            self._s.metrics.login_failures.labels("throttled").inc()
             minutes = max(1, math.ceil(wait / 60))
             self._form_page(
                 req, resp, lang, params, error="login_throttled", status=429, minutes=minutes
@@ -197,6 +198,7 @@ class AuthorizationEndpoint:
         if principal is None:
             self._s.throttle.record_failure(login, address)
             log.info("failed login on the OAuth page [client %s]", address)
+            self._s.metrics.login_failures.labels("invalid").inc()
             self._form_page(req, resp, lang, params, error="invalid_credentials", login=login)
             return
         self._s.throttle.clear_login(login)

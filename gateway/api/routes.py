@@ -15,7 +15,7 @@ from gateway.api.account_state import (
 from gateway.api.accounts import AccountsResource, InstrumentsResource
 from gateway.api.authorization import AuthorizeResource, LogoutResource
 from gateway.api.broker_config import ConfigResource, MappingResource
-from gateway.api.health import HealthResource, ReadyResource
+from gateway.api.health import HealthResource, MetricsResource, ReadyResource
 from gateway.api.history import HistoryResource
 from gateway.api.market_data import DepthResource, QuotesResource, StreamQuotesResource
 from gateway.api.oauth import (
@@ -176,5 +176,6 @@ OAUTH_ROUTES: tuple[Route, ...] = (
 PROBE_ROUTES: tuple[Route, ...] = (
     Route("/healthz", (("GET", "liveness probe"),), HealthResource),
     Route("/readyz", (("GET", "readiness probe"),), ReadyResource),
+    Route("/metrics", (("GET", "Prometheus metrics"),), MetricsResource),
 )
 """Operators' probes (not spec operations): served at the root, whatever ``base_path`` is."""
