@@ -25,7 +25,7 @@ from gateway.config.loader import ConfigError, load_config, read_source
 from gateway.config.model import GatewayConfig
 from gateway.config.reference import config_reference
 from gateway.logs import log_format
-from gateway.metrics import prepare_multiprocess_dir, remove_multiprocess_dir
+from gateway.metrics import MULTIPROC_ENV, prepare_multiprocess_dir, remove_multiprocess_dir
 from gateway.plugins.registry import PluginError, Registry
 from gateway.store import migrate
 
@@ -156,10 +156,6 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-_given_environment = frozenset(os.environ)
-"""The variables set before this process changed any (an operator's metrics directory stays)."""
-
-
 def startable(
     args: argparse.Namespace, registry: Registry
 ) -> tuple[GatewayConfig | None, Any, list[str]]:
@@ -189,8 +185,6 @@ def startable(
 def cmd_serve(args: argparse.Namespace) -> int:
     """Validate, then run gunicorn; a configuration with problems never starts."""
     log_format()  # a wrong GATEWAY_LOG_FORMAT stops the start with its reason
-    # Before anything builds a gateway (and imports prometheus_client): the workers share it.
-    metrics_dir = prepare_multiprocess_dir()
     registry = Registry.discover()
     config, gateway, problems = startable(args, registry)
     if config is None or gateway is None or problems:
@@ -225,14 +219,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         fresh, _gateway, problems = startable(args, Registry.discover())
         return (None if problems else fresh), problems
 
+    given = os.environ.get(MULTIPROC_ENV)
+    metrics_dir = prepare_multiprocess_dir()  # the workers inherit it and write their values there
     master = os.getpid()
     try:
         GatewayApplication(config, options, reload=reload).run()
     finally:
         # gunicorn's workers are forks of this process, and a worker's exit unwinds this very
         # stack in the worker: only the master may remove what all workers share.
-        if os.getpid() == master and "PROMETHEUS_MULTIPROC_DIR" not in _given_environment:
+        if os.getpid() == master and given is None:
             remove_multiprocess_dir(metrics_dir)
+            os.environ.pop(MULTIPROC_ENV, None)
     return 0
 
 

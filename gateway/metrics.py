@@ -6,8 +6,9 @@ its values to files in one directory (``PROMETHEUS_MULTIPROC_DIR``, a fresh temp
 the operator names it), and whichever worker answers the scrape reads them all. Without that
 variable (tests, an application embedding the gateway) each gateway keeps its own registry.
 
-prometheus_client is imported when a gateway is built, never at import: the multiprocess mode is
-chosen by the environment at that moment, which ``gateway serve`` sets first.
+prometheus_client chooses its mode once, when it is first imported; a worker chooses again after
+the fork (:func:`use_worker_mode`), so that what the master imported (it builds a gateway to
+check the configuration) decides nothing.
 """
 
 from __future__ import annotations
@@ -47,6 +48,17 @@ def prepare_multiprocess_dir() -> Path:
     return directory
 
 
+def use_worker_mode() -> None:
+    """In a worker, after the fork: multiprocess values when the directory is named, else not.
+
+    prometheus_client reads the environment once, at its import, and metrics look the choice up
+    when they are made: choosing again here applies to every metric made from now on.
+    """
+    from prometheus_client import values
+
+    values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
+
+
 def worker_exited(pid: int) -> None:
     """Gunicorn's ``child_exit``: a dead worker's live gauges no longer count."""
     if os.environ.get(MULTIPROC_ENV):
@@ -64,9 +76,11 @@ class Metrics:
     """The gateway's metrics in this process."""
 
     def __init__(self) -> None:
-        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, values
 
-        self.multiprocess = bool(os.environ.get(MULTIPROC_ENV))
+        # The mode in effect (not the environment now: a variable set after the choice would
+        # make render() read files no metric of this process writes).
+        self.multiprocess = values.ValueClass is not values.MutexValue
         # Multiprocess values live in the shared files; a registry here would only hold this
         # process's, so collection goes through the files (render()).
         registry = None if self.multiprocess else CollectorRegistry()

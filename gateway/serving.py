@@ -16,7 +16,7 @@ from gateway.app import create_app
 from gateway.config.loader import ConfigError, load_config
 from gateway.config.model import GatewayConfig
 from gateway.logs import JsonFormatter, configure_logging, log_format
-from gateway.metrics import worker_exited
+from gateway.metrics import use_worker_mode, worker_exited
 from gateway.wsgi import parse_vars, settle_memory
 
 
@@ -143,6 +143,7 @@ class GatewayApplication(BaseApplication):  # type: ignore[misc]
     def load(self) -> Any:
         """Build the app; called in each worker after fork."""
         configure_logging()
+        use_worker_mode()
         app = create_app(self.gateway_config)
         settle_memory()
         return app

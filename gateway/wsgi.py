@@ -15,6 +15,7 @@ import falcon
 from gateway.app import create_app
 from gateway.config.loader import ConfigError, load_config
 from gateway.logs import configure_logging
+from gateway.metrics import use_worker_mode
 
 
 def parse_vars(text: str) -> dict[str, str]:
@@ -49,6 +50,7 @@ def create() -> falcon.App[falcon.Request, falcon.Response]:
         sys.stderr.write(f"{exc}\n")
         raise SystemExit(1) from None
     configure_logging()
+    use_worker_mode()
     app = create_app(config)
     settle_memory()
     return app

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
+import pytest
 import webtest
 
 from gateway.app import Gateway, build
 from gateway.config.model import GatewayConfig
-from tests.conftest import bearer, login
+from tests.conftest import DEMO, bearer, login
 
 
 def value(text: str, name: str, **labels: str) -> float:
@@ -79,3 +82,22 @@ def test_metrics_are_served_at_the_root_whatever_the_base_path(gateway: Gateway)
     client = webtest.TestApp(gateway.app)
     assert client.post("/metrics", expect_errors=True).status_int == 405
     assert "gateway_open_streams" in client.get("/metrics?x=<script>").text
+
+
+def test_serve_leaves_no_metrics_directory_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    # gateway serve run in this process (gunicorn replaced by a stand-in that looks at what the
+    # workers would inherit): the directory exists while serving, and is gone afterwards with
+    # its variable, so that nothing after it runs in multiprocess mode by accident.
+    from gateway import cli, serving
+
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    seen: list[Path] = []
+
+    def run(self: serving.GatewayApplication) -> None:
+        seen.append(Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]))
+        assert seen[0].is_dir()
+
+    monkeypatch.setattr(serving.GatewayApplication, "run", run)
+    assert cli.main(["serve", str(DEMO), "--bind", "127.0.0.1:1", "--workers", "1"]) == 0
+    assert seen and not seen[0].exists()
+    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
