@@ -72,6 +72,9 @@ GUNICORN_DEFAULTS: dict[str, Any] = {
     "logger_class": "gateway.serving.GatewayLogger",
     "child_exit": lambda _server, worker: worker_exited(worker.pid),
     "preload_app": False,  # each worker opens its own connections after fork
+    # gunicorn 27's control socket is one path per user (two instances on a host fight over
+    # it) and its reload would skip the configuration check SIGHUP makes: off.
+    "control_socket_disable": True,
 }
 
 
