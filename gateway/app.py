@@ -26,7 +26,6 @@ from gateway.http.middleware import AUTH_KINDS, AuthMiddleware, ContextMiddlewar
 from gateway.http.render import Messages, install_error_handlers
 from gateway.market.setup import build_market, feeds_of
 from gateway.metrics import MetricsMiddleware, Sampler
-from gateway.plugins.records import Tick
 from gateway.plugins.registry import Registry
 from gateway.plugins.roles import ConnectorContext, Identity, MarketView
 from gateway.services import Services
@@ -91,10 +90,19 @@ class Gateway:
 
 
 def sampling(services: Services) -> Callable[[], None]:
-    """What the metrics sampler copies: the bus's counts and lag, upstream sessions' state."""
+    """What the metrics sampler copies.
+
+    The last tick's time and delay, the bus's counts and lag, upstream sessions' state.
+    """
     metrics, seen = services.metrics, {"received": 0, "refused": 0, "dropped": 0}
 
     def sample() -> None:
+        # Copied here, not on every tick: the pipeline keeps them anyway, and a metric written
+        # per tick would cost the feed's hot path a shared-memory write per worker.
+        market = services.market
+        if market is not None and market.received_at is not None:
+            metrics.last_tick.set(market.received_at)
+            metrics.tick_delay.set(market.delay)
         cluster = services.cluster
         if cluster is not None:
             bus = cluster.bus
@@ -135,7 +143,8 @@ def build_connectors(
         cls = registry.get(spec.type)
         context = ConnectorContext(venue, config.base_dir, built, market, store)
         relay = Relay(store, f"{config.cluster.channel_prefix}:venue:{venue}")
-        built[venue] = OwnedVenue(venue, lambda: cls(spec.options, context), relay)
+        made = built[venue]  # never started: it tells what the venue can do
+        built[venue] = OwnedVenue(venue, lambda: cls(spec.options, context), relay, made)
     return built
 
 
@@ -182,14 +191,6 @@ def build(
         mapped=mapped_trading(config, connectors, clock, market, database),
         cluster=ClusterRuntime(config.cluster, database) if config.cluster.redis else None,
     )
-    if market is not None:
-        metrics = services.metrics
-
-        def taken(tick: Tick, now: float) -> None:
-            metrics.last_tick.set(now)
-            metrics.tick_delay.set(max(now - tick.time, 0.0))
-
-        market.on_taken = taken
     app: falcon.App[falcon.Request, falcon.Response] = falcon.App(
         middleware=[
             MetricsMiddleware(services.metrics),  # first: it times everything the others do

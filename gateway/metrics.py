@@ -101,7 +101,8 @@ class Metrics:
         )
         self.last_tick = Gauge(
             "gateway_last_tick_timestamp_seconds",
-            "When the last tick reached a pipeline (Unix time): time() minus this is its age.",
+            "When the last tick reached a pipeline (Unix time, sampled every 5 s): time() minus "
+            "this is the feed's silence.",
             multiprocess_mode="livemax",
             registry=registry,
         )
@@ -171,7 +172,7 @@ class Metrics:
 class Sampler:
     """Copies values other parts keep into the metrics, every ``interval`` seconds.
 
-    The bus's counts and upstream sessions' state, in a thread of its own.
+    The last tick, the bus's counts and upstream sessions' state, in a thread of its own.
     """
 
     def __init__(self, sample: Callable[[], None], interval: float = 5.0) -> None:

@@ -54,7 +54,10 @@ def copy_demo(source_dir: Path, tmp_path: Path) -> Path:
 
 @contextmanager
 def serve(
-    config: Path, workers: int | None = None, port: int | None = None
+    config: Path,
+    workers: int | None = None,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[LiveGateway]:
     """Serve ``config`` until the block ends; fail with the log if it does not come up.
 
@@ -69,7 +72,7 @@ def serve(
         proc = subprocess.Popen(
             [sys.executable, "-m", "gateway.cli", "serve", str(config),
              "--bind", f"127.0.0.1:{port}", *extra],
-            stdout=sink, stderr=subprocess.STDOUT, env={**os.environ},
+            stdout=sink, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
         )  # fmt: skip
     live = LiveGateway(port, log)
     try:

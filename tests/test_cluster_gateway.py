@@ -17,7 +17,7 @@ from gateway.app import Gateway, build
 from gateway.config import load_config
 from gateway.config.cluster import Cluster
 from gateway.config.types import Duration, Secret
-from gateway.plugins.records import OrderRequest, Tick, Trade
+from gateway.plugins.records import OrderRequest, Rejected, Tick, Trade
 from tests.conftest import DEMO, bearer, login, with_store
 from tests.servers import (
     POSTGRES_URL,
@@ -279,3 +279,19 @@ def test_an_order_recovered_at_takeover_is_not_placed_twice_when_its_placement_a
     other = OrderRequest("1000", ACCOUNT, "BTCUSD", "buy", "limit", 1.0, limit_price=1000.0)
     follower.services.connectors["paper"].place(other)  # any other order is placed
     assert venue_book(owner) == {"999", "1000"}
+
+
+def test_a_relayed_request_for_an_order_the_venue_does_not_know_is_refused_and_changes_nothing(
+    pair: tuple[Gateway, Gateway],
+) -> None:
+    owner, follower = owner_and_follower(pair)
+    assert wait_for(lambda: owner.services.connectors["paper"].owning)
+    relayed = follower.services.connectors["paper"]
+    for hostile in ("no-such-order", "1; DROP TABLE gw_orders; --", "<script>x</script>"):
+        with pytest.raises(Rejected) as refused:
+            relayed.cancel(hostile)
+        assert refused.value.message  # the venue's own reason, through the store
+    assert venue_book(owner) == set()
+    app = webtest.TestApp(follower.app)
+    token = login(app)
+    assert app.get(f"/accounts/{ACCOUNT}/orders", headers=bearer(token)).json["d"] == []

@@ -5,10 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
-import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -17,7 +14,7 @@ import webtest
 
 from gateway.app import Gateway
 from gateway.logs import JsonFormatter, RequestIdFilter, formatter, log_format, request_id
-from tests.live_gateway import copy_demo, free_port
+from tests.live_gateway import copy_demo, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -100,41 +97,23 @@ def test_a_log_line_written_during_a_request_carries_its_id(
 
 def test_a_served_gateway_logs_json_lines_with_request_ids_and_no_token(tmp_path: Path) -> None:
     config = copy_demo(ROOT / "examples" / "demo", tmp_path)
-    port = free_port()
-    log = tmp_path / "gateway.log"
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "serve", str(config),
-             "--bind", f"127.0.0.1:{port}"],
-            stdout=sink, stderr=subprocess.STDOUT, env={**os.environ, "GATEWAY_LOG_FORMAT": "json"},
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read()
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-                time.sleep(0.2)
+    with serve(config, env={"GATEWAY_LOG_FORMAT": "json"}) as gateway:
+        base = f"http://127.0.0.1:{gateway.port}"
         data = b"login=demo&password=demo"
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/authorize", data, timeout=30) as r:
+        with urllib.request.urlopen(f"{base}/authorize", data, timeout=30) as r:
             token = json.loads(r.read())["d"]["access_token"]
         request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/accounts?probe=secret-in-query",
+            f"{base}/accounts?probe=secret-in-query",
             headers={"Authorization": f"Bearer {token}", "X-Request-Id": "trace-0123456789"},
         )
         with urllib.request.urlopen(request, timeout=30) as r:
             assert r.headers["X-Request-Id"] == "trace-0123456789"
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
-    lines = [line for line in log.read_text().splitlines() if line.strip()]
-    parsed = [json.loads(line) for line in lines]  # every line is JSON, gunicorn's too
+        log = gateway.log
+    text = log.read_text()
+    parsed = [json.loads(line) for line in text.splitlines() if line.strip()]  # gunicorn's too
     access = [p for p in parsed if p.get("path") == "/accounts"]
     assert len(access) == 1
     assert access[0]["request_id"] == "trace-0123456789"
     assert (access[0]["method"], access[0]["status"]) == ("GET", 200)
-    text = log.read_text()
     assert token not in text and "secret-in-query" not in text and "Bearer" not in text
     assert any(p["logger"] == "gunicorn.error" and "Booting worker" in p["message"] for p in parsed)

@@ -37,14 +37,17 @@ ANSWER_WITHIN = 10.0
 class OwnedVenue:
     """An execution connector run by the feeds' owner only; the others relay to it."""
 
-    def __init__(self, name: str, make: Callable[[], Any], relay: Relay) -> None:
+    def __init__(self, name: str, make: Callable[[], Any], relay: Relay, prototype: Any) -> None:
+        """Wrap the venue ``make`` makes a fresh instance of.
+
+        ``prototype``, an instance never started, says what the venue can do (brackets).
+        """
         self.name = name
         self._make = make
         self.relay = relay
         self._sinks: list[ExecutionSink] = []
         self._inner: Any = None
         self.owning = False
-        prototype = make()  # never started: it answers what the venue can do
         self._brackets = isinstance(prototype, BracketVenue) and prototype.works_brackets()
         self._stopping = threading.Event()
         self._server: threading.Thread | None = None

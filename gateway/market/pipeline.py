@@ -96,10 +96,10 @@ class MarketRuntime:
         self._unknown: set[str] = set()
         self.received_at: float | None = None
         """When the last tick was taken (the gateway's clock); None before the first."""
+        self.delay = 0.0
+        """The last tick's delay: when it was taken minus the time its feed stamped on it."""
         self._stop = threading.Event()
         self._timer: threading.Thread | None = None
-        self.on_taken: Callable[[Tick, float], None] | None = None
-        """Told of every tick the gate passed, with when it was taken (the metrics)."""
         self.forward: Callable[[Tick], None] | None = None
         """Where the ticks of this process's own feeds go besides its pipeline: the cluster's
         bus, which hands them to the other processes' :meth:`take_remote`."""
@@ -145,9 +145,8 @@ class MarketRuntime:
                 tick = dataclasses.replace(tick, time=floor)
             self._last[key] = tick.time
             self.received_at = now = self._clock()
+            self.delay = max(now - tick.time, 0.0)
             self.bus.publish(tick)
-            if self.on_taken is not None:
-                self.on_taken(tick, now)
             if forward is not None:
                 # Under the gate: the bus carries the ticks in the order the gate passed them.
                 forward(tick)

@@ -11,8 +11,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import math
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
@@ -85,13 +87,19 @@ def public_key_pem(certificate_pem: str) -> str:
 
 
 def make_test_certificate(
-    common_name: str, days: int = 365, now: datetime | None = None
+    common_name: str,
+    days: int = 365,
+    now: datetime | None = None,
+    ip_addresses: Sequence[str] = (),
 ) -> tuple[str, str]:
-    """A new RSA-2048 key (PKCS8 PEM, unencrypted) and its self-signed certificate (PEM)."""
+    """A new RSA-2048 key (PKCS8 PEM, unencrypted) and its self-signed certificate (PEM).
+
+    ``ip_addresses`` go in its subjectAltName, for a TLS server reached by address.
+    """
     start = (now or datetime.now(UTC)) - _BACKDATE
     key = rsa.generate_private_key(public_exponent=65537, key_size=_MIN_RSA_BITS)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    certificate = (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
@@ -100,8 +108,11 @@ def make_test_certificate(
         .not_valid_before(start)
         .not_valid_after(start + _BACKDATE + timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
     )
+    if ip_addresses:
+        names = [x509.IPAddress(ipaddress.ip_address(a)) for a in ip_addresses]
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    certificate = builder.sign(key, hashes.SHA256())
     key_pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
