@@ -24,6 +24,7 @@ from gateway.http.client import parse_networks
 from gateway.http.cors import CorsMiddleware
 from gateway.http.middleware import AUTH_KINDS, AuthMiddleware, ContextMiddleware
 from gateway.http.render import Messages, install_error_handlers
+from gateway.http.streams import StreamsMiddleware
 from gateway.market.setup import build_market, feeds_of
 from gateway.metrics import MetricsMiddleware, Sampler
 from gateway.plugins.registry import Registry
@@ -195,6 +196,7 @@ def build(
         middleware=[
             MetricsMiddleware(services.metrics),  # first: it times everything the others do
             ContextMiddleware(),
+            StreamsMiddleware(),  # a stopping worker ends the streams it holds
             CorsMiddleware(config.server.cors_origins, config.server.cors_max_age),
             AuthMiddleware(config, tokens, identity),
         ],

@@ -191,9 +191,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         for problem in problems:
             print(problem, file=sys.stderr)
         return 1
-    from gateway.serving import GatewayApplication
+    from gateway.serving import WORKER_CLASSES, GatewayApplication
 
-    options: dict[str, object] = {"bind": args.bind}
+    options: dict[str, object] = {
+        "bind": args.bind,
+        "worker_class": WORKER_CLASSES[args.worker_class],
+    }
     if args.workers:
         options["workers"] = args.workers
     sessions = [
@@ -282,6 +285,13 @@ def parser() -> argparse.ArgumentParser:
     config_arg(serve)
     serve.add_argument("--bind", type=_bind, default="127.0.0.1:8080", help="HOST:PORT")
     serve.add_argument("--workers", type=_positive, default=None, help="worker processes")
+    serve.add_argument(
+        "--worker-class",
+        choices=("gevent", "threads"),
+        default="gevent",
+        help="gevent (default: a greenlet per connection) or threads (a thread per request "
+        "in progress, 128 per worker; for connectors whose libraries block gevent)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     check = sub.add_parser("check", help="validate a configuration and list what it serves")

@@ -57,10 +57,20 @@ class GatewayLogger(GunicornLogger):  # type: ignore[misc]
         self.access_log.info("request", extra={"fields": fields})
 
 
+WORKER_CLASSES = {
+    "gevent": "gateway.workers.GeventWorker",
+    "threads": "gateway.workers.ThreadWorker",
+}
+"""``gateway serve --worker-class`` names and the classes (gateway/workers.py) they stand for."""
+
 GUNICORN_DEFAULTS: dict[str, Any] = {
-    # Threads keep a worker answering while some of its threads hold long-lived streams.
-    "worker_class": "gthread",
-    # Each /streaming and /stream/* connection holds a thread for as long as it is open.
+    # A greenlet per connection: thousands of idle streams per worker, and ordinary requests
+    # answered as fast as with none (docs/operations.md, "Process model", has the figures).
+    "worker_class": WORKER_CLASSES["gevent"],
+    # Connections a worker holds at once (streams included); the process's open-files limit
+    # must allow as many.
+    "worker_connections": 10000,
+    # Only for --worker-class threads, where each stream holds one of these threads.
     "threads": 128,
     "workers": 2,
     "bind": "127.0.0.1:8080",

@@ -13,7 +13,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -29,9 +29,11 @@ def free_port() -> int:
 class LiveGateway:
     """A served gateway: its port, log file, and a JSON GET helper."""
 
-    def __init__(self, port: int, log: Path) -> None:
+    def __init__(self, port: int, log: Path, process: subprocess.Popen[bytes]) -> None:
         self.port = port
         self.log = log
+        self.process = process
+        """The gunicorn master."""
 
     def get(self, path: str, **params: object) -> Any:
         query = urllib.parse.urlencode({k: str(v) for k, v in params.items()})
@@ -58,6 +60,7 @@ def serve(
     workers: int | None = None,
     port: int | None = None,
     env: dict[str, str] | None = None,
+    args: Sequence[str] = (),
 ) -> Iterator[LiveGateway]:
     """Serve ``config`` until the block ends; fail with the log if it does not come up.
 
@@ -66,7 +69,7 @@ def serve(
     """
     if port is None:
         port = free_port()
-    extra = ["--workers", str(workers)] if workers else []
+    extra = [*(["--workers", str(workers)] if workers else []), *args]
     log = config.parent / f"gateway-{port}.log"
     with log.open("wb") as sink:
         proc = subprocess.Popen(
@@ -74,7 +77,7 @@ def serve(
              "--bind", f"127.0.0.1:{port}", *extra],
             stdout=sink, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
         )  # fmt: skip
-    live = LiveGateway(port, log)
+    live = LiveGateway(port, log, proc)
     try:
         deadline = time.monotonic() + 60
         while True:

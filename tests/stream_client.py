@@ -38,6 +38,8 @@ class StreamClient:
     headers: dict[str, str] = field(default_factory=dict)
     messages: list[Received] = field(default_factory=list)
     closed_by_server: bool = False
+    finished_at: float | None = None
+    """When the server ended the body cleanly, with HTTP's last chunk (None: it did not)."""
     _sock: socket.socket | None = None
     _thread: threading.Thread | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -75,6 +77,9 @@ class StreamClient:
                 size = int(size_line.strip() or b"0", 16) if size_line else 0
                 if size == 0:
                     self.closed_by_server = not self._stop.is_set()
+                    if size_line.strip() == b"0":
+                        reader.readline()  # the empty line after the last chunk
+                        self.finished_at = time.time()
                     return
                 chunk = reader.read(size)
                 reader.readline()  # the CRLF after each chunk

@@ -34,6 +34,8 @@ import argon2
 import argon2.exceptions
 import argon2.profiles
 
+from gateway.cooperative import off_hub
+
 __all__ = [
     "SCHEMES",
     "PasswordSchemeError",
@@ -101,6 +103,10 @@ def verify_password(stored: str | None, password: str) -> bool:
     An unknown user, a malformed hash and a wrong password cost about the same time. A bcrypt
     hash without the bcrypt package is logged and refused.
     """
+    return off_hub(_verify_password, stored, password)
+
+
+def _verify_password(stored: str | None, password: str) -> bool:
     if stored is None:
         dummy_verify("auto")
         return False
@@ -133,7 +139,12 @@ def verify(scheme: str, stored: str | bytes | None, password: str) -> bool:
 
     ``stored`` None is an unknown user: False at once (the caller runs :func:`dummy_verify`).
     Raises only :class:`PasswordSchemeError`, for a bcrypt hash without the bcrypt package.
+    Under a gevent worker the hash is computed on a native thread (:mod:`gateway.cooperative`).
     """
+    return off_hub(_verify, scheme, stored, password)
+
+
+def _verify(scheme: str, stored: str | bytes | None, password: str) -> bool:
     if stored is None or scheme not in SCHEMES or not isinstance(password, str):
         return False
     text = _text(stored)
@@ -158,6 +169,10 @@ def dummy_verify(scheme: str) -> None:
     It repeats the cost of the last hash :func:`verify` checked for the same scheme, or the
     usual default of the scheme before any.
     """
+    off_hub(_dummy_verify, scheme)
+
+
+def _dummy_verify(scheme: str) -> None:
     kind, cost = _last_costs.get(scheme) or _DEFAULT_COSTS.get(scheme, _DEFAULT_COSTS["auto"])
     if kind == "bcrypt":
         assert isinstance(cost, int)
