@@ -188,10 +188,12 @@ def run_wrk(
     duration: float,
     connections: int,
     script: str | None = None,
+    scheme: str = "http",
 ) -> LoadResult:
     """Run wrk (one thread: the client should leave the CPUs to the servers).
 
-    ``script`` replaces the Lua script of :func:`wrk_script` (it must print the same summary).
+    ``script`` replaces the Lua script of :func:`wrk_script` (it must print the same summary);
+    ``scheme`` https speaks TLS (to nginx, which terminates it as in the reference deployment).
     """
     exe = wrk_executable()
     if exe is None:
@@ -212,7 +214,7 @@ def run_wrk(
             f"{REQUEST_TIMEOUT:g}s",
             "--script",
             str(lua),
-            f"http://{host}:{port}{request.path}",
+            f"{scheme}://{host}:{port}{request.path}",
         ]
         done = subprocess.run(
             argv, capture_output=True, text=True, check=False, timeout=seconds + 60

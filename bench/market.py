@@ -27,7 +27,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import arguments, report
+from bench import arguments, report, servers
 from bench.market_parts import history_part, memory_part, say, streaming_part
 from bench.market_report import markdown
 from gateway.serving import GUNICORN_DEFAULTS
@@ -173,7 +173,7 @@ NOTES = [
     "after each run) shares the CPUs with the server. Latency = wall time of the recv that "
     "completed a message − the tick's scheduled publish time (replay start + offset; streamed "
     "`t` is whole seconds, so ticks are matched by their unique sizes). The baseline is a bare "
-    "Falcon app under the same gunicorn settings (1 worker, gthread) whose connection threads "
+    f"Falcon app under the same gunicorn settings ({servers.worker_setting(1)}) whose streams "
     "sleep until each line is due; its runs before and after the gateway's are averaged. "
     "Messages later than 1 s count as missing.",
     "History: the store is generated in the database and cached (SQLite under the temporary "
@@ -183,12 +183,13 @@ NOTES = [
     "In-process = gateway.market.history.answer() on a BarStore (SQLAlchemy, Bar objects, the "
     "response dict). HTTP = GET /history on `gateway serve`, one keep-alive connection, body "
     "read but not parsed (so it includes JSON encoding, gunicorn and the access log).",
-    f"Memory: VmRSS of the single gunicorn worker, median of 3 readings after the streams "
-    f"received their first heartbeat. gthread serves each stream on a thread of its own: with "
-    f"GUNICORN_DEFAULTS (threads={THREADS}) at most {THREADS} streams run per worker and "
-    "further connections are accepted but wait without an answer (the `(streaming)` count "
-    "shows it). `gateway serve` cannot change the threads, so the larger counts use the "
-    "container's way, `gunicorn -c config/gunicorn.conf.py --threads N` with GATEWAY_CONFIG.",
+    "Memory: VmRSS of the single gunicorn worker, median of 3 readings after the streams "
+    "received their first heartbeat. `gateway serve` runs the gevent worker (a greenlet per "
+    "connection). The threads worker serves each stream on a thread of its own: it is run the "
+    "container's way, `GATEWAY_WORKER_CLASS=threads gunicorn -c config/gunicorn.conf.py "
+    "--threads N`, with a thread per stream; with its default of "
+    f"{THREADS} threads, further connections would wait without an answer (the `(streaming)` "
+    "count would show it). The baseline app runs under the gateway's default settings.",
 ]
 
 
@@ -203,7 +204,7 @@ def run(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
     document: dict[str, Any] = {
         **report.head("market"),
         "settings": {
-            "gunicorn": f"{GUNICORN_DEFAULTS['worker_class']}, 1 worker × {THREADS} threads",
+            "gunicorn": servers.worker_setting(1),
         },
     }
     steps: dict[str, Callable[[argparse.Namespace, Path], dict[str, Any]]] = {

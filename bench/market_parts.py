@@ -25,10 +25,8 @@ from bench.market_echo import PATH as ECHO_PATH
 from bench.market_memory import measure_idle, summary, worker_pid
 from bench.market_report import history_summary, streaming_summary
 from bench.market_stream import PhaseResult, run_baseline, run_gateway
-from gateway.serving import GUNICORN_DEFAULTS
 
 GUNICORN_CONF = servers.REPO_ROOT / "config" / "gunicorn.conf.py"
-THREADS = int(GUNICORN_DEFAULTS["threads"])
 
 
 def say(text: str) -> None:
@@ -198,39 +196,36 @@ def memory_part(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         name="idle.yaml",
     )
     results = []
-    say(f"memory: gateway serve ({THREADS} threads)")
+    counts = (0, *sorted(args.memory_connections))
+    say("memory: gateway serve (gevent)")
     port = servers.free_port()
     with servers.serve_gateway(config, port, 1, directory) as server:
         pid = worker_pid(server.process.pid)
-        counts = (0, THREADS // 2, THREADS, THREADS + 16)
         points = measure_idle(servers.HOST, port, "/streaming", pid, counts)
         stop_now(server)
-    results.append(summary("gateway serve (defaults)", THREADS, points))
+    results.append(summary("gateway serve (gevent)", 0, points))
 
-    top = max(args.memory_connections)
-    threads = top + 24
-    say(f"memory: gunicorn -c config/gunicorn.conf.py --threads {threads}")
+    threads = max(args.memory_connections) + 24
+    say(f"memory: threads worker, gunicorn -c config/gunicorn.conf.py --threads {threads}")
     port = servers.free_port()
     argv = [
-        "env", f"GATEWAY_CONFIG={config}", sys.executable, "-m", "gunicorn",
-        "--config", str(GUNICORN_CONF), "--bind", f"{servers.HOST}:{port}",
+        "env", f"GATEWAY_CONFIG={config}", "GATEWAY_WORKER_CLASS=threads", sys.executable,
+        "-m", "gunicorn", "--config", str(GUNICORN_CONF), "--bind", f"{servers.HOST}:{port}",
         "--threads", str(threads), "--worker-connections", str(threads + 64),
     ]  # fmt: skip
     with servers.serving("gateway-threads", argv, port, directory, "/") as server:
         pid = worker_pid(server.process.pid)
-        points = measure_idle(
-            servers.HOST, port, "/streaming", pid, (0, *sorted(args.memory_connections))
-        )
+        points = measure_idle(servers.HOST, port, "/streaming", pid, counts)
         stop_now(server)
-    results.append(summary("gunicorn.conf.py --threads", threads, points))
+    results.append(summary("threads worker, a thread per stream", threads, points))
 
-    say(f"memory: baseline stream app ({THREADS} threads)")
+    say("memory: baseline stream app")
     port = servers.free_port()
     with servers.serving("baseline-idle", echo_command(port), port, directory, "/") as server:
         pid = worker_pid(server.process.pid)
-        points = measure_idle(servers.HOST, port, f"{ECHO_PATH}?idle=1", pid, (0, THREADS))
+        points = measure_idle(servers.HOST, port, f"{ECHO_PATH}?idle=1", pid, counts)
         stop_now(server)
-    results.append(summary("baseline stream app", THREADS, points))
+    results.append(summary("baseline stream app", 0, points))
     gateway_kib, baseline_kib = results[0]["kib_per_connection"], results[2]["kib_per_connection"]
     ratio = round(gateway_kib / baseline_kib, 2) if gateway_kib and baseline_kib else None
     return {"servers": results, "ratio_to_baseline": ratio}

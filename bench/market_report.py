@@ -138,7 +138,7 @@ def _memory_md(part: dict[str, Any]) -> list[str]:
         )
         per = s["kib_per_connection"]
         lines.append(
-            f"| {s['label']} | {s['threads']} | {points} | "
+            f"| {s['label']} | {s['threads'] or '—'} | {points} | "
             f"{'n/a' if per is None else f'{per:.0f}'} |"
         )
     ratio = part.get("ratio_to_baseline")

@@ -198,8 +198,7 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"Load generator: {report['load_generator']}; {s['rounds']} rounds of "
         f"{s['duration_s']:g} s per target after a {s['warmup_s']:g} s warm-up; gunicorn "
-        f"{s['gunicorn']['worker_class']}, {s['gunicorn']['workers']} workers × "
-        f"{s['gunicorn']['threads']} threads; {report['machine']['cpus']} CPUs.",
+        f"{s['gunicorn']['description']}; {report['machine']['cpus']} CPUs.",
         "",
         "| Target | Conns | Requests/s (median) | Ratio to hello (median) | Ratio range | "
         "Errors | Mean ms | p99 ms (max) |",
@@ -234,15 +233,22 @@ def write(report: dict[str, Any], directory: Path = RESULTS_DIR) -> tuple[Path, 
     return json_path, md_path
 
 
+def write_suite(
+    suite: str, document: dict[str, Any], markdown_text: str, directory: Path = RESULTS_DIR
+) -> tuple[Path, Path]:
+    """Write a suite's ``<suite>.json`` and ``<suite>.md``; return their paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = directory / f"{suite}.json", directory / f"{suite}.md"
+    _replace(json_path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    _replace(md_path, markdown_text)
+    return json_path, md_path
+
+
 def write_market(
     document: dict[str, Any], markdown_text: str, directory: Path = RESULTS_DIR
 ) -> tuple[Path, Path]:
     """Write the market suite's ``market.json`` and ``market.md``; return their paths."""
-    directory.mkdir(parents=True, exist_ok=True)
-    json_path, md_path = directory / "market.json", directory / "market.md"
-    _replace(json_path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-    _replace(md_path, markdown_text)
-    return json_path, md_path
+    return write_suite("market", document, markdown_text, directory)
 
 
 def write_all(

@@ -28,7 +28,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import arguments, fix, loadgen, market, report, servers, trading, trading_report
+from bench import arguments, fix, loadgen, market, report, scale, servers, trading, trading_report
 from bench.hello import PATH as HELLO_PATH
 from bench.hello import gunicorn_options
 from bench.loadgen import Generator, LoadResult, Request
@@ -106,16 +106,19 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--suite",
-        choices=("http", "market", "trading", "fix", "all"),
+        choices=("http", "market", "trading", "fix", "scale", "all"),
         default="http",
         help="http: requests/s (this suite, latest.*); market: streaming latency, /history and "
         "streaming memory (bench.market, market.*); trading: order placement and GET /orders "
         "(bench.trading, trading.*); fix: FIX order round trips and market data (bench.fix, "
-        "fix.*); all: the four, combined in latest.* (default http)",
+        "fix.*); scale: idle streams per worker and one vs two instances behind nginx "
+        "(bench.scale, scale.*; needs PostgreSQL, Redis and nginx); all: http, market, "
+        "trading and fix, combined in latest.* (default http)",
     )
     market.add_arguments(p)
     trading.add_arguments(p)
     fix.add_arguments(p)
+    scale.add_arguments(p)
     return p
 
 
@@ -179,6 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         trading_status, _document, trading_text = trading.run_and_write(args)
         print(trading_text, end="")
         return trading_status
+    if args.suite == "scale":
+        return scale.run_and_write(args)
     if args.suite == "fix":
         fix_status, _document, fix_text = fix.run_and_write(args)
         print(fix_text, end="")
@@ -196,7 +201,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "warmup_s": args.warmup,
         "connections": args.connections,
         "authorize_connections": authorize_connections,
-        "gunicorn": {k: options[k] for k in ("worker_class", "workers", "threads", "keepalive")},
+        "gunicorn": {
+            **{k: options[k] for k in ("worker_class", "workers", "keepalive")},
+            "description": servers.worker_setting(workers),
+        },
     }
 
     def run(

@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from bench.hello import PATH as HELLO_PATH
+from gateway.serving import GUNICORN_DEFAULTS, WORKER_CLASSES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 """The repository root: the servers' working directory and first entry of their path."""
@@ -34,6 +35,17 @@ def free_port() -> int:
         sock.bind((HOST, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def worker_setting(workers: int) -> str:
+    """The gunicorn workers ``gateway serve`` runs by default, in words, for the reports."""
+    kind = {path: name for name, path in WORKER_CLASSES.items()}[GUNICORN_DEFAULTS["worker_class"]]
+    plural = "worker" if workers == 1 else "workers"
+    if kind == "threads":
+        return f"threads, {workers} {plural} × {GUNICORN_DEFAULTS['threads']} threads"
+    return (
+        f"{kind}, {workers} {plural} × up to {GUNICORN_DEFAULTS['worker_connections']} connections"
+    )
 
 
 def throwaway_demo_config(directory: Path, source: Path = DEMO_CONFIG) -> Path:

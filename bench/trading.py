@@ -36,7 +36,6 @@ from bench import arguments, loadgen, report, servers, trading_load, trading_rep
 from bench.hello import PATH as HELLO_PATH
 from bench.loadgen import Generator, LoadResult, Request
 from bench.report import Measurement
-from gateway.serving import GUNICORN_DEFAULTS
 
 PLACE_ACCOUNT = "DEMO-USD"
 """Where the placements under load go (it tracks latency: one more write per placement)."""
@@ -50,7 +49,6 @@ SETTLE_SECONDS = 0.5
 """Pause between a warm-up and its measurement."""
 SEED_CLIENTS = 8
 """Threads placing the open orders before the rounds."""
-THREADS = int(GUNICORN_DEFAULTS["threads"])
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -219,8 +217,8 @@ NOTES = [
     "somewhat slower (the JSON has every round).",
     "GET /orders: an account holding exactly the set-up's open orders (nothing else is placed "
     "there), so every answer is one query and that many orders rendered to JSON.",
-    f"Both servers run one gunicorn worker ({GUNICORN_DEFAULTS['worker_class']}, {THREADS} "
-    "threads): `gateway serve` serves a configuration with market data with one, and managed "
+    f"Both servers run one gunicorn worker ({servers.worker_setting(1)}): `gateway serve` "
+    "serves a configuration with market data with one, and managed "
     "trading needs market data. The gateway also replays the demo's feed meanwhile, and the "
     "paper venue looks at its resting orders on every quote.",
 ]
@@ -337,7 +335,7 @@ def run(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
             "open_orders": args.open_orders,
             "place_account": PLACE_ACCOUNT,
             "list_account": LIST_ACCOUNT,
-            "gunicorn": f"{GUNICORN_DEFAULTS['worker_class']}, 1 worker × {THREADS} threads",
+            "gunicorn": servers.worker_setting(1),
         },
         "setup": {
             "open_orders": args.open_orders,

@@ -11,10 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import ssl
-import string
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,9 +23,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from gateway.auth.oauth.certificates import make_test_certificate
+from bench import nginx as bench_nginx
 from gateway.store.tables import leases
-from tests.live_gateway import Served, call, children, free_port, login
+from tests.live_gateway import Served, call, children, login
 from tests.servers import POSTGRES_URL, in_ci, require, require_redis, reset_gateway_tables
 from tests.stream_client import StreamClient
 from tests.test_metrics import value
@@ -40,9 +37,7 @@ pytestmark = pytest.mark.slow
 
 
 def nginx_binary() -> str:
-    found = shutil.which("nginx") or (
-        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
-    )
+    found = bench_nginx.binary()
     if found is None:
         message = "nginx is not installed (Debian: apt-get install nginx)"
         if in_ci():
@@ -51,61 +46,12 @@ def nginx_binary() -> str:
     return found
 
 
-def self_signed(directory: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 and its key, as an operator's would be."""
-    key_pem, certificate_pem = make_test_certificate("127.0.0.1", ip_addresses=["127.0.0.1"])
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_text(certificate_pem, encoding="ascii")
-    key_path.write_text(key_pem, encoding="ascii")
-    return cert_path, key_path
-
-
-class Nginx:
+class Nginx(bench_nginx.Nginx):
     """nginx with deploy/nginx/gateway.conf.template rendered for two local instances."""
 
     def __init__(self, directory: Path, upstreams: list[int]) -> None:
-        self.directory = directory
-        self.port = free_port()
-        self.cert, key = self_signed(directory)
-        template = (ROOT / "deploy/nginx/gateway.conf.template").read_text(encoding="utf-8")
-        # As the nginx image's envsubst does: only the listed variables are replaced.
-        site = string.Template(template).safe_substitute(
-            GATEWAY_UPSTREAMS=" ".join(f"server 127.0.0.1:{p};" for p in upstreams),
-            LISTEN=f"127.0.0.1:{self.port} ssl",
-            TLS_CERT=str(self.cert),
-            TLS_KEY=str(key),
-            LOG_DIR=str(directory),
-        )
-        (directory / "gateway.conf").write_text(site, encoding="utf-8")
-        user = "user root;\n" if os.geteuid() == 0 else ""
-        temp = " ".join(
-            f"{kind}_temp_path {directory / kind};"
-            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-        )
-        (directory / "nginx.conf").write_text(
-            f"{user}worker_processes 1;\npid {directory / 'nginx.pid'};\n"
-            f"error_log {directory / 'error.log'} warn;\n"
-            "events { worker_connections 4096; }\n"
-            f"http {{ {temp} include {directory / 'gateway.conf'}; }}\n",
-            encoding="utf-8",
-        )
-        binary = nginx_binary()
-        check = subprocess.run(
-            [binary, "-t", "-p", str(directory), "-c", str(directory / "nginx.conf")],
-            capture_output=True,
-            text=True,
-        )
-        assert check.returncode == 0, check.stderr
-        self.process = subprocess.Popen(
-            [binary, "-p", str(directory), "-c", str(directory / "nginx.conf"),
-             "-g", "daemon off;"],
-        )  # fmt: skip
-        assert eventually(self._up, 10), (directory / "error.log").read_text()
+        super().__init__(directory, upstreams)
         self.tls = ssl.create_default_context(cafile=str(self.cert))
-
-    def _up(self) -> bool:
-        with socket.socket() as probe:
-            return probe.connect_ex(("127.0.0.1", self.port)) == 0
 
     def call(self, method: str, path: str, token: str | None = None) -> tuple[int, Any]:
         import http.client
@@ -127,14 +73,6 @@ class Nginx:
             return response.status
         finally:
             conn.close()
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGQUIT)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 @dataclass
