@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ from gateway.store.database import Database
 from gateway.store.relay import Relay
 from gateway.trading.mapped import mapped_trading
 from gateway.trading.setup import build_trading, market_view
+
+log = logging.getLogger("gateway")
 
 
 @dataclass
@@ -74,20 +77,32 @@ class Gateway:
         self.sampler.start()
 
     def close(self) -> None:
-        """Stop the pipeline and the connectors and close the store's connections."""
+        """Stop the pipeline and the connectors and close the store's connections.
+
+        Each step runs even if one before it failed: a stopping process must still give up the
+        leases it holds, so that another takes over at once rather than when they expire.
+        """
+        services = self.services
+        steps: list[Callable[[], None]] = []
         if self.sampler is not None:
-            self.sampler.stop()
-        if self.services.mapped is not None:
-            self.services.mapped.changes.close()
-        if self.services.trading is not None:
-            self.services.trading.stop()
-        if self.services.cluster is not None:
-            self.services.cluster.stop()
-        if self.services.market is not None:
-            self.services.market.stop()
-        for connector in self.services.connectors.values():
-            connector.stop()
-        self.services.database.dispose()
+            steps.append(self.sampler.stop)
+        if services.mapped is not None:
+            steps.append(services.mapped.changes.close)
+        if services.trading is not None:
+            steps.append(services.trading.stop)
+        if services.cluster is not None:
+            steps.append(services.cluster.stop)
+        if services.market is not None:
+            steps.append(services.market.stop)
+        steps += [connector.stop for connector in services.connectors.values()]
+        steps.append(services.database.dispose)
+        for step in steps:
+            try:
+                step()
+            except Exception:
+                log.exception(
+                    "stopping the gateway: %s failed", getattr(step, "__qualname__", step)
+                )
 
 
 def sampling(services: Services) -> Callable[[], None]:
@@ -216,8 +231,23 @@ def build(
     return Gateway(app=app, services=services, routes=routes, listing_problems=tuple(problems))
 
 
+_started: list[Gateway] = []
+"""The gateways :func:`create_app` started in this process (a gunicorn worker: one)."""
+
+
 def create_app(config: GatewayConfig, **kwargs: Any) -> falcon.App[falcon.Request, falcon.Response]:
-    """Build and start a gateway; return its WSGI application."""
+    """Build and start a gateway; return its WSGI application (:func:`close_started` stops it)."""
     gateway = build(config, **kwargs)
     gateway.start()
+    _started.append(gateway)
     return gateway.app
+
+
+def close_started() -> None:
+    """Close every gateway :func:`create_app` started here: a worker's last act when it exits.
+
+    Feeds, sessions and leases stop cleanly, and the leases are released at once, so that the
+    cluster's next owner takes over now, not when they expire.
+    """
+    while _started:
+        _started.pop().close()

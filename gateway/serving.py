@@ -12,7 +12,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 from gunicorn.glogging import Logger as GunicornLogger
 
-from gateway.app import create_app
+from gateway.app import close_started, create_app
 from gateway.config.loader import ConfigError, load_config
 from gateway.config.model import GatewayConfig
 from gateway.logs import JsonFormatter, configure_logging, log_format
@@ -81,6 +81,8 @@ GUNICORN_DEFAULTS: dict[str, Any] = {
     "errorlog": "-",
     "logger_class": "gateway.serving.GatewayLogger",
     "child_exit": lambda _server, worker: worker_exited(worker.pid),
+    # In the worker, after it stopped serving: stop its feeds and sessions, release its leases.
+    "worker_exit": lambda _server, _worker: close_started(),
     "preload_app": False,  # each worker opens its own connections after fork
     # gunicorn 27's control socket is one path per user (two instances on a host fight over
     # it) and its reload would skip the configuration check SIGHUP makes: off.

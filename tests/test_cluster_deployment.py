@@ -308,6 +308,24 @@ def test_killing_the_feed_owner_hands_the_feed_over_within_10_seconds(cluster: C
             stream.close()
 
 
+def test_a_feed_owner_stopping_cleanly_gives_the_feeds_up_before_it_exits(
+    cluster: Cluster,
+) -> None:
+    assert eventually(lambda: cluster.owner_pid() is not None, 20)
+    owner = cluster.owner_pid()
+    assert owner is not None
+    masters = (cluster.a.process.pid, cluster.b.process.pid)
+    assert any(owner in children(master) for master in masters)
+    os.kill(owner, signal.SIGTERM)  # what a reload, a scale-down or a rolling update sends
+    assert eventually(lambda: all(owner not in children(m) for m in masters), 30)
+    # Gone: its lease is gone with it (released, not left to expire for feed_lease), and the
+    # next owner is some other process.
+    assert cluster.owner_pid() != owner
+    assert eventually(lambda: cluster.owner_pid() not in (None, owner), 10)
+    for port in (cluster.a.port, cluster.b.port):
+        assert eventually(partial(healthy, port), 10)
+
+
 def test_sighup_with_a_broken_config_keeps_the_old_one_serving_and_logs_why(
     cluster: Cluster,
 ) -> None:
