@@ -22,7 +22,7 @@ import os
 import signal
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -200,32 +200,14 @@ def run(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
     connection missed ticks), 2 when a part could not be measured (its error is recorded).
     """
     began = time.monotonic()
-    status = 0
     document: dict[str, Any] = {
         **report.head("market"),
         "settings": {
             "gunicorn": servers.worker_setting(1),
         },
     }
-    steps: dict[str, Callable[[argparse.Namespace, Path], dict[str, Any]]] = {
-        "streaming": streaming_part,
-        "history": history_part,
-        "memory": memory_part,
-    }
-    with tempfile.TemporaryDirectory(prefix="gateway-bench-market-") as tmp:
-        for name in PARTS:
-            if name not in args.parts:
-                continue
-            (Path(tmp) / name).mkdir()
-            started = time.monotonic()
-            try:
-                document[name] = steps[name](args, Path(tmp) / name)
-            except (RuntimeError, OSError) as exc:
-                say(f"{name}: not measured: {exc}")
-                document[name] = {"error": str(exc)}
-                status = 2
-            document[name]["elapsed_s"] = round(time.monotonic() - started, 1)
-            say(f"{name}: {document[name]['elapsed_s']:g} s")
+    steps = {"streaming": streaming_part, "history": history_part, "memory": memory_part}
+    status = report.run_parts("market", steps, args.parts, args, document, say)
     streams = document.get("streaming", {}).get("summary", [])
     if status == 0 and not all(r["complete"] and r["baseline_complete"] for r in streams):
         status = 1

@@ -149,14 +149,9 @@ def _reachable(url: sa.engine.URL) -> None:
         raise UnavailableError(f"PostgreSQL at {host}:{port} is unreachable ({exc})") from None
 
 
-def postgres_store(url_text: str, layout: Layout) -> tuple[str, float | None]:
-    """Make the database of ``url_text`` hold ``layout`` (creating it if needed).
-
-    Returns the URL and the build seconds (None when reused). Only a database that is missing,
-    empty or marked as the bench's own is written to.
-    """
-    url = sa.engine.make_url(url_text)
-    _reachable(url)
+def ensure_database(url: sa.engine.URL) -> None:
+    """Create the PostgreSQL database of ``url`` if it does not exist (UnavailableError if that
+    cannot be done)."""
     name = url.database or "gateway_bench"
     admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
@@ -170,6 +165,18 @@ def postgres_store(url_text: str, layout: Layout) -> tuple[str, float | None]:
         raise UnavailableError(f"cannot create or open database {name!r}: {exc.orig}") from None
     finally:
         admin.dispose()
+
+
+def postgres_store(url_text: str, layout: Layout) -> tuple[str, float | None]:
+    """Make the database of ``url_text`` hold ``layout`` (creating it if needed).
+
+    Returns the URL and the build seconds (None when reused). Only a database that is missing,
+    empty or marked as the bench's own is written to.
+    """
+    url = sa.engine.make_url(url_text)
+    _reachable(url)
+    name = url.database or "gateway_bench"
+    ensure_database(url)
     engine = sa.create_engine(url)
     try:
         tables = set(sa.inspect(engine).get_table_names())

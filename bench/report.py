@@ -8,7 +8,9 @@ import json
 import os
 import platform
 import sys
-from collections.abc import Callable, Sequence
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,6 +59,39 @@ def guarded(
     except RuntimeError as exc:
         print(f"bench: {suite}: {exc}", file=sys.stderr, flush=True)
         return 2, None
+
+
+Part = Callable[[argparse.Namespace, Path], dict[str, Any]]
+"""One measurement of a suite: its arguments and a directory of its own in, its document out."""
+
+
+def run_parts(
+    suite: str,
+    parts: Mapping[str, Part],
+    selected: Sequence[str],
+    args: argparse.Namespace,
+    document: dict[str, Any],
+    say: Callable[[str], None],
+) -> int:
+    """Run the ``selected`` parts in order, each into ``document[name]``; 2 if one could not be
+    measured (its error is recorded and the others still run), else 0."""
+    status = 0
+    with tempfile.TemporaryDirectory(prefix=f"gateway-bench-{suite}-") as tmp:
+        for name, part in parts.items():
+            if name not in selected:
+                continue
+            directory = Path(tmp) / name
+            directory.mkdir()
+            started = time.monotonic()
+            try:
+                document[name] = part(args, directory)
+            except (RuntimeError, OSError) as exc:
+                say(f"{name}: not measured: {exc}")
+                document[name] = {"error": str(exc)}
+                status = 2
+            document[name]["elapsed_s"] = round(time.monotonic() - started, 1)
+            say(f"{name}: {document[name]['elapsed_s']:g} s")
+    return status
 
 
 def head(suite: str) -> dict[str, Any]:

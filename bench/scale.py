@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import argparse
 import signal
-import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -119,28 +118,11 @@ def run(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
     failed, 2 when a part could not be measured (its error is recorded).
     """
     began = time.monotonic()
-    status = 0
     document: dict[str, Any] = report.head("scale")
-    steps: dict[str, Callable[[argparse.Namespace, Path], dict[str, Any]]] = {
-        "idle": idle_part,
-        "instances": instances_part,
-    }
-    with tempfile.TemporaryDirectory(prefix="gateway-bench-scale-") as tmp:
-        for name in PARTS:
-            if name not in args.scale_parts:
-                continue
-            (Path(tmp) / name).mkdir()
-            started = time.monotonic()
-            try:
-                document[name] = steps[name](args, Path(tmp) / name)
-            except (RuntimeError, OSError) as exc:
-                say(f"{name}: not measured: {exc}")
-                document[name] = {"error": str(exc)}
-                status = 2
-            document[name]["elapsed_s"] = round(time.monotonic() - started, 1)
-            say(f"{name}: {document[name]['elapsed_s']:g} s")
-            if status == 0 and document[name].get("failures"):
-                status = 1
+    steps = {"idle": idle_part, "instances": instances_part}
+    status = report.run_parts("scale", steps, args.scale_parts, args, document, say)
+    if status == 0 and any(document[name].get("failures") for name in steps if name in document):
+        status = 1
     document["elapsed_s"] = round(time.monotonic() - began, 1)
     return status, document
 

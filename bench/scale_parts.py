@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from bench import loadgen, servers
 from bench.hello import PATH as HELLO_PATH
 from bench.market_config import symbol_names, write_silent_config
+from bench.market_history import UnavailableError, ensure_database
 from bench.market_memory import PROC, children, rss_kib, worker_pid
 from bench.market_stream import StreamClients
 from bench.nginx import Nginx
@@ -231,18 +232,10 @@ def _fresh_database(url_text: str) -> str:
     """Create the database if missing, or empty it of the gateway's tables (and only those)."""
     url = sa.engine.make_url(url_text)
     name = url.database or "gateway_bench_scale"
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
-        with admin.connect() as conn:
-            found = conn.execute(
-                sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
-            ).first()
-            if found is None:
-                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except sa.exc.DBAPIError as exc:
-        raise RuntimeError(f"cannot create or open database {name!r}: {exc.orig}") from None
-    finally:
-        admin.dispose()
+        ensure_database(url)
+    except UnavailableError as exc:
+        raise RuntimeError(str(exc)) from None
     engine = sa.create_engine(url)
     try:
         tables = set(sa.inspect(engine).get_table_names())

@@ -25,21 +25,28 @@ from gunicorn.workers.gthread import ThreadWorker as _ThreadWorker
 from gateway.http.streams import OPEN_STREAMS
 
 
-class ThreadWorker(_ThreadWorker):  # type: ignore[misc]
-    """gunicorn's gthread worker: a thread per request in progress, each stream holds one."""
+class _EndingStreams:
+    """A worker that ends its streams when told to stop (before gunicorn's own handling)."""
 
     def handle_exit(self, sig: int, frame: Any) -> None:
-        """SIGTERM: stop accepting, and end the streams at their next line."""
+        """SIGTERM: end the streams (at once under gevent), then stop accepting."""
         OPEN_STREAMS.end_all()
-        super().handle_exit(sig, frame)
+        super().handle_exit(sig, frame)  # type: ignore[misc]
 
     def handle_quit(self, sig: int, frame: Any) -> None:
         """SIGINT, SIGQUIT: stop now, the streams ended first."""
         OPEN_STREAMS.end_all()
-        super().handle_quit(sig, frame)
+        super().handle_quit(sig, frame)  # type: ignore[misc]
 
 
-class GeventWorker(_GeventWorker):  # type: ignore[misc]
+class ThreadWorker(_EndingStreams, _ThreadWorker):  # type: ignore[misc]
+    """gunicorn's gthread worker: a thread per request in progress, each stream holds one.
+
+    Its streams end at their next line (message or heartbeat) once it stops.
+    """
+
+
+class GeventWorker(_EndingStreams, _GeventWorker):  # type: ignore[misc]
     """gunicorn's gevent worker: every connection a greenlet, thousands of idle streams."""
 
     def patch(self) -> None:
@@ -57,13 +64,3 @@ class GeventWorker(_GeventWorker):  # type: ignore[misc]
         """Serve one request, after letting the other greenlets run."""
         gevent.sleep(0)
         return super().handle_request(listener_name, req, sock, addr)
-
-    def handle_exit(self, sig: int, frame: Any) -> None:
-        """SIGTERM: stop accepting, and end the streams now."""
-        OPEN_STREAMS.end_all()
-        super().handle_exit(sig, frame)
-
-    def handle_quit(self, sig: int, frame: Any) -> None:
-        """SIGINT, SIGQUIT: stop now, the streams ended first."""
-        OPEN_STREAMS.end_all()
-        super().handle_quit(sig, frame)
