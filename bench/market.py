@@ -142,26 +142,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=_counts,
         default=(200, 1000),
         metavar="LIST",
-        help="idle streams on the many-threads server (default 200,1000)",
+        help="idle streams on each server of the memory part (default 200,1000)",
     )
 
 
 def parser() -> argparse.ArgumentParser:
     """The command line of ``python -m bench.market``."""
-    p = argparse.ArgumentParser(
-        prog="python -m bench.market",
-        description="Market-data latency, /history cost and streaming memory, as ratios to "
-        "baselines measured in the same run.",
+    return report.suite_parser(
+        "market",
+        "Market-data latency, /history cost and streaming memory, as ratios to baselines "
+        "measured in the same run.",
+        add_arguments,
     )
-    add_arguments(p)
-    p.add_argument(
-        "--output",
-        type=Path,
-        default=report.RESULTS_DIR,
-        metavar="DIR",
-        help="where market.json and market.md go (default bench/results)",
-    )
-    return p
 
 
 # -- the run ---------------------------------------------------------------------------------

@@ -61,6 +61,22 @@ def guarded(
         return 2, None
 
 
+def suite_parser(
+    suite: str, description: str, add_arguments: Callable[[argparse.ArgumentParser], None]
+) -> argparse.ArgumentParser:
+    """The command line of ``python -m bench.<suite>``: its options and ``--output``."""
+    p = argparse.ArgumentParser(prog=f"python -m bench.{suite}", description=description)
+    add_arguments(p)
+    p.add_argument(
+        "--output",
+        type=Path,
+        default=RESULTS_DIR,
+        metavar="DIR",
+        help=f"where {suite}.json and {suite}.md go (default bench/results)",
+    )
+    return p
+
+
 Part = Callable[[argparse.Namespace, Path], dict[str, Any]]
 """One measurement of a suite: its arguments and a directory of its own in, its document out."""
 

@@ -23,7 +23,6 @@ import argparse
 import signal
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -95,20 +94,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def parser() -> argparse.ArgumentParser:
     """The command line of ``python -m bench.scale``."""
-    p = argparse.ArgumentParser(
-        prog="python -m bench.scale",
-        description="Idle streams per worker and requests/s of one and two instances behind "
-        "nginx, as ratios to baselines measured in the same run.",
+    return report.suite_parser(
+        "scale",
+        "Idle streams per worker and requests/s of one and two instances behind nginx, as "
+        "ratios to baselines measured in the same run.",
+        add_arguments,
     )
-    add_arguments(p)
-    p.add_argument(
-        "--output",
-        type=Path,
-        default=report.RESULTS_DIR,
-        metavar="DIR",
-        help="where scale.json and scale.md go (default bench/results)",
-    )
-    return p
 
 
 def run(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
