@@ -18,6 +18,7 @@ import yaml
 from gateway import __version__
 from gateway.app import build
 from gateway.auth.passwords import hash_password
+from gateway.cli_conformance import add_command as add_conformance
 from gateway.cli_oauth import add_commands
 from gateway.config.dump import dump_config
 from gateway.config.jsonschema import config_json_schema
@@ -327,6 +328,7 @@ def parser() -> argparse.ArgumentParser:
     schema.set_defaults(func=cmd_schema)
 
     add_commands(sub)
+    add_conformance(sub)
     # Commands that connectors ship (e.g. the fix connector's venue simulator), registered
     # through entry points like the connectors themselves: the core never imports them.
     for entry in importlib.metadata.entry_points(group="broker_gateway.commands"):

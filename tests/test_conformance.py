@@ -1,0 +1,134 @@
+"""``gateway conformance``: passes a correct server, and reports exactly what a broken one breaks.
+
+The demo is served by `gateway serve` (gunicorn); the fixture server (tests/conformance_server.py)
+is right by default and wrong in one chosen way at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from gateway.conformance.client import Client
+from gateway.conformance.model import Context, Outcome
+from gateway.conformance.runner import SUITES, run
+from tests.conformance_server import Breakage, serving
+from tests.conftest import DEMO
+from tests.live_gateway import copy_demo, serve
+
+
+def _check(url: str, login: str | None = "demo") -> list[Outcome]:
+    ctx = Context(Client(url), login=login, password="demo")
+    return run(ctx, SUITES["data"], say=lambda _line: None)
+
+
+def _failed(outcomes: list[Outcome]) -> set[str]:
+    return {o.name for o in outcomes if o.status == "failed"}
+
+
+def test_a_correct_server_passes_every_check() -> None:
+    with serving() as url:
+        outcomes = _check(url)
+    assert _failed(outcomes) == set(), [o for o in outcomes if o.status == "failed"]
+    skipped = {o.name: o.reason for o in outcomes if o.status == "skipped"}
+    assert skipped.keys() == {"data.unauthorized"}, skipped  # the fixture has no data auth
+
+
+@pytest.mark.parametrize(
+    ("breakage", "expected"),
+    [
+        (Breakage(duplicate_tokens=True), {"data.authorize"}),
+        (Breakage(lower_case_exchange=True), {"data.symbol_info"}),
+        (
+            Breakage(bar_after_to=True),
+            {
+                "history.fromEqTo",
+                "history.outsideBarsInclusion",
+                "history.severalShortQueriesEqualLarge",
+            },
+        ),
+    ],
+    ids=["duplicate tokens", "lower-case exchange", "a bar after to"],
+)
+def test_a_broken_server_fails_exactly_the_checks_it_breaks(
+    breakage: Breakage, expected: set[str]
+) -> None:
+    with serving(breakage) as url:
+        outcomes = _check(url)
+    assert _failed(outcomes) == expected
+    for outcome in outcomes:
+        if outcome.status == "failed":
+            assert outcome.reason  # each failure says why
+
+
+def test_history_checks_are_skipped_when_symbol_info_fails() -> None:
+    with serving(Breakage(lower_case_exchange=True)) as url:
+        outcomes = {o.name: o for o in _check(url)}
+    assert "exchange-listed is 'fixture'" in outcomes["data.symbol_info"].reason
+    assert outcomes["history.fromEqTo"].status == "skipped"
+    assert "data.symbol_info" in outcomes["history.fromEqTo"].reason
+
+
+@pytest.mark.slow
+def test_the_demo_passes_from_the_command_line_with_reports(tmp_path: Path) -> None:
+    config = copy_demo(DEMO.parent, tmp_path)
+    report, junit = tmp_path / "report.json", tmp_path / "report.xml"
+    with serve(config) as gateway:
+        done = subprocess.run(
+            [sys.executable, "-m", "gateway.cli", "conformance",
+             "--url", f"http://127.0.0.1:{gateway.port}", "--login", "demo",
+             "--json", str(report), "--junit", str(junit)],
+            input="demo\n", capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[-1].startswith("OK: ") and " 0 failed" in lines[-1]
+    assert not [line for line in lines if line.startswith("FAIL")]
+    document = json.loads(report.read_text(encoding="utf-8"))
+    assert {c["name"] for c in document["checks"]} == {c.name for c in SUITES["data"]}
+    root = ET.fromstring(junit.read_bytes())  # noqa: S314 - the report the command just wrote
+    (suite,) = root.findall("testsuite")
+    assert suite.get("failures") == "0"
+    assert len(suite.findall("testcase")) == len(SUITES["data"])
+
+
+def test_a_broken_server_makes_the_command_exit_1_with_the_reason() -> None:
+    with serving(Breakage(duplicate_tokens=True)) as url:
+        done = subprocess.run(
+            [sys.executable, "-m", "gateway.cli", "conformance", "--url", url, "--login", "x"],
+            input="y\n", capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    assert done.returncode == 1
+    assert "FAIL data.authorize" in done.stdout
+    assert "different tokens" in done.stdout
+    assert done.stdout.splitlines()[-1].startswith("FAILED: ")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--url", "ftp://x"], "not an http(s) URL"),
+        (["--url", "http://127.0.0.1:1", "--login", "a", "--token", "b"], "not both"),
+        (["--url", "http://127.0.0.1:1", "--suite", "nope"], "unknown suite"),
+    ],
+)
+def test_bad_arguments_are_refused_with_a_reason(argv: list[str], message: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "conformance", *argv],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_an_unreachable_server_fails_its_checks_with_the_connection_error() -> None:
+    outcomes = _check("http://127.0.0.1:1")
+    authorize = next(o for o in outcomes if o.name == "data.authorize")
+    assert authorize.status == "failed"
+    assert "ConnectionRefusedError" in authorize.reason
