@@ -9,7 +9,7 @@ from typing import Any
 
 from gateway.conformance.client import Client
 from gateway.conformance.model import Context
-from gateway.conformance.runner import SUITES, run, summary, write_reports
+from gateway.conformance.runner import SUITES, checks_for, run, summary, write_reports
 
 
 def _suites(text: str) -> tuple[str, ...]:
@@ -22,13 +22,24 @@ def _suites(text: str) -> tuple[str, ...]:
     return names
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 5 <= value <= 86400:
+        raise argparse.ArgumentTypeError(f"between 5 and 86400 seconds, not {text}")
+    return value
+
+
 def add_command(sub: Any) -> None:
     """Add ``gateway conformance`` to the command line's subparsers."""
     p = sub.add_parser(
         "conformance",
         help="run TradingView's acceptance checks against a broker server",
-        description="Runs TradingView's acceptance checks (the data integration's for now) "
-        "against URL: one line per check, a summary, exit status 1 if any failed.",
+        description="Runs TradingView's acceptance checks (the data integration's for now: "
+        "authorization, groups, symbol info, history, streaming) against URL: one line per "
+        "check, a summary, exit status 1 if any failed.",
     )
     p.add_argument("--url", required=True, help="the server's base URL (http or https)")
     p.add_argument("--login", help="a user for POST /authorize")
@@ -37,6 +48,11 @@ def add_command(sub: Any) -> None:
     p.add_argument(
         "--suite", type=_suites, default=tuple(SUITES), metavar="LIST",
         help=f"suites to run, of {', '.join(SUITES)} (default all)",
+    )  # fmt: skip
+    p.add_argument(
+        "--stream-seconds", type=_seconds, default=150.0, metavar="S",
+        help="how long the streaming checks record (default 150; at least 120 covers a whole "
+        "minute for the history equality; TradingView records for hours)",
     )  # fmt: skip
     p.add_argument("--json", type=Path, metavar="FILE", help="write a JSON report")
     p.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report")
@@ -58,8 +74,15 @@ def cmd_conformance(args: argparse.Namespace) -> int:
     if args.login and password is None:
         password = sys.stdin.readline().rstrip("\r\n")
     client.token = args.token
-    ctx = Context(client, login=args.login, password=password, token_given=bool(args.token))
-    checks = [check for name in args.suite for check in SUITES[name]]
+    ctx = Context(
+        client,
+        login=args.login,
+        password=password,
+        token_given=bool(args.token),
+        stream_seconds=args.stream_seconds,
+        progress=lambda text: print(f"  … {text}", file=sys.stderr, flush=True),
+    )
+    checks = checks_for(args.suite)
     outcomes = run(ctx, checks, say=lambda text: print(text, flush=True))
     print(summary(outcomes))
     write_reports(args.url, outcomes, args.json, args.junit)

@@ -6,6 +6,7 @@ is right by default and wrong in one chosen way at a time.
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -14,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from gateway.cli import main
 from gateway.conformance.client import Client
 from gateway.conformance.model import Context, Outcome
-from gateway.conformance.runner import SUITES, run
+from gateway.conformance.runner import SUITES, checks_for, run
 from tests.conformance_server import Breakage, serving
 from tests.conftest import DEMO
 from tests.live_gateway import copy_demo, serve
@@ -75,26 +77,50 @@ def test_history_checks_are_skipped_when_symbol_info_fails() -> None:
 
 
 @pytest.mark.slow
-def test_the_demo_passes_from_the_command_line_with_reports(tmp_path: Path) -> None:
+def test_the_demo_passes_every_check(tmp_path: Path) -> None:
+    # 125 s of streaming: a whole minute is recorded, so that history equality is compared.
     config = copy_demo(DEMO.parent, tmp_path)
-    report, junit = tmp_path / "report.json", tmp_path / "report.xml"
+    progress: list[str] = []
     with serve(config) as gateway:
-        done = subprocess.run(
-            [sys.executable, "-m", "gateway.cli", "conformance",
-             "--url", f"http://127.0.0.1:{gateway.port}", "--login", "demo",
-             "--json", str(report), "--junit", str(junit)],
-            input="demo\n", capture_output=True, text=True, timeout=300, check=False,
-        )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
-    lines = done.stdout.splitlines()
-    assert lines[-1].startswith("OK: ") and " 0 failed" in lines[-1]
-    assert not [line for line in lines if line.startswith("FAIL")]
+        ctx = Context(
+            Client(f"http://127.0.0.1:{gateway.port}"),
+            login="demo",
+            password="demo",
+            stream_seconds=125,
+            progress=progress.append,
+        )
+        outcomes = run(ctx, checks_for(SUITES), say=lambda _line: None)
+    assert [o.name for o in outcomes] == [c.name for suite in SUITES.values() for c in suite]
+    assert _failed(outcomes) == set(), [o for o in outcomes if o.status == "failed"]
+    skipped = {o.name for o in outcomes if o.status == "skipped"}
+    assert skipped == {"data.unauthorized"}  # the demo's data endpoints are open
+    assert any("s left" in text for text in progress)  # progress while recording
+    assert len(ctx.recording.connections) == 4
+    assert all(len(c.lines) > 100 for c in ctx.recording.connections)
+
+
+def test_the_command_prints_a_line_per_check_and_writes_json_and_junit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report, junit = tmp_path / "report.json", tmp_path / "report.xml"
+    monkeypatch.setattr(sys, "stdin", io.StringIO("y\n"))  # the password, as typed
+    with serving() as url:
+        status = main(["conformance", "--url", url, "--login", "x", "--suite", "data",
+                       "--json", str(report), "--junit", str(junit)])  # fmt: skip
+    out = capsys.readouterr().out
+    assert status == 0, out
+    lines = out.splitlines()
+    count = len(SUITES["data"])
+    assert len(lines) == count + 1
+    assert lines[-1] == f"OK: {count - 1} passed, 0 failed, 1 skipped of {count} checks"
     document = json.loads(report.read_text(encoding="utf-8"))
-    assert {c["name"] for c in document["checks"]} == {c.name for c in SUITES["data"]}
+    assert [c["name"] for c in document["checks"]] == [c.name for c in SUITES["data"]]
+    assert document["summary"] == lines[-1]
     root = ET.fromstring(junit.read_bytes())  # noqa: S314 - the report the command just wrote
     (suite,) = root.findall("testsuite")
-    assert suite.get("failures") == "0"
-    assert len(suite.findall("testcase")) == len(SUITES["data"])
+    counts = (suite.get("tests"), suite.get("failures"), suite.get("skipped"))
+    assert counts == (str(count), "0", "1")
+    assert len(suite.findall("testcase")) == count
 
 
 def test_a_broken_server_makes_the_command_exit_1_with_the_reason() -> None:

@@ -45,6 +45,12 @@ class Context:
     groups: list[str] = field(default_factory=list)
     symbols: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Each symbol of /symbol_info by the name data requests use (its ticker, else symbol)."""
+    stream_seconds: float = 150.0
+    """How long the streaming checks record (TradingView records for hours)."""
+    progress: Callable[[str], None] = lambda _text: None
+    """Where the long checks report how far they are."""
+    recording: Any = None
+    """What ``streaming.record`` recorded, for the streaming checks after it."""
     recent_bars: dict[str, list[int]] = field(default_factory=dict)
     """Times of each symbol's recent one-minute bars, read once per run (history checks)."""
     failed: set[str] = field(default_factory=set)
