@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from bench import arguments, fix_parts, report, trading_report
@@ -198,14 +196,10 @@ def run_and_write(args: argparse.Namespace) -> tuple[int, dict[str, Any] | None,
     return status, document, text
 
 
-def _terminated(signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)  # unwinds through the finally blocks that stop the servers
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m bench.fix``."""
     args = parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminated)
+    report.stop_on_sigterm()
     status, _document, text = run_and_write(args)
     print(text, end="")
     return status

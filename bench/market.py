@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from bench import arguments, report, servers
@@ -208,28 +206,19 @@ def run(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
     return status, document
 
 
-def _terminated(signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)  # unwinds through the finally blocks that stop the servers
-
-
 def run_and_write(args: argparse.Namespace) -> int:
     """Run the suite, write ``market.json`` and ``market.md``, print the tables; the status."""
-    try:
-        status, document = run(args)
-    except KeyboardInterrupt:
-        say("interrupted; servers stopped")
-        return 130
-    text = markdown(document)
-    paths = report.write_market(document, text, args.output)
-    print(text, end="")
-    say(f"written: {paths[0]} and {paths[1]}")
+    status, document = report.guarded("market", run, args)
+    if document is None:
+        return status
+    report.publish("market", document, markdown(document), args.output, say)
     return status
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m bench.market``."""
     args = parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminated)
+    report.stop_on_sigterm()
     return run_and_write(args)
 
 

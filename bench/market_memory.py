@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,19 +20,21 @@ from bench.market_stream import StreamClients
 PROC = Path("/proc")
 
 
-def children(pid: int) -> list[int]:
-    """The ids of ``pid``'s child processes (from ``/proc/*/stat``)."""
-    found: list[int] = []
+def processes() -> Iterator[tuple[int, str, list[str]]]:
+    """(pid, command name, the fields after it) of every process ``/proc/*/stat`` shows."""
     for stat in PROC.glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
         except OSError:
-            continue
+            continue  # ended while we looked
         # The command name is in parentheses and may contain spaces: fields follow the last ")".
-        fields = text[text.rfind(")") + 2 :].split()
-        if len(fields) > 1 and int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return sorted(found)
+        command = text[text.find("(") + 1 : text.rfind(")")]
+        yield int(stat.parent.name), command, text[text.rfind(")") + 2 :].split()
+
+
+def children(pid: int) -> list[int]:
+    """The ids of ``pid``'s child processes."""
+    return sorted(p for p, _, fields in processes() if len(fields) > 1 and int(fields[1]) == pid)
 
 
 def worker_pid(master: int, timeout: float = 10.0) -> int:

@@ -7,12 +7,14 @@ import datetime
 import json
 import os
 import platform
+import signal
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from bench.loadgen import LoadResult, Request
@@ -59,6 +61,28 @@ def guarded(
     except RuntimeError as exc:
         print(f"bench: {suite}: {exc}", file=sys.stderr, flush=True)
         return 2, None
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM unwind like Ctrl-C does: the ``finally`` blocks stop the servers."""
+
+    def terminated(signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminated)
+
+
+def publish(
+    suite: str,
+    document: dict[str, Any],
+    text: str,
+    directory: Path,
+    say: Callable[[str], None],
+) -> None:
+    """Write ``<suite>.json`` and ``<suite>.md``, print the page and say where they went."""
+    paths = write_suite(suite, document, text, directory)
+    print(text, end="")
+    say(f"written: {paths[0]} and {paths[1]}")
 
 
 def suite_parser(

@@ -18,14 +18,12 @@ import argparse
 import http.client
 import json
 import os
-import signal
 import sys
 import tempfile
 import time
 import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from bench import arguments, fix, loadgen, market, report, scale, servers, trading, trading_report
@@ -166,16 +164,12 @@ def measure(
     )
 
 
-def _terminated(signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)  # unwinds through the finally blocks that stop the servers
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark: 0 when every request succeeded, 1 when some failed, 2 when the run
     could not be made, 130 on Ctrl-C."""
     p = parser()
     args = p.parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminated)
+    report.stop_on_sigterm()
     if args.suite == "market":
         return market.run_and_write(args)
     if args.suite == "trading":

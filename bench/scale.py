@@ -20,10 +20,8 @@ and ``scale.md``; the tables are printed.
 from __future__ import annotations
 
 import argparse
-import signal
 import time
 from collections.abc import Sequence
-from types import FrameType
 from typing import Any
 
 from bench import arguments, report
@@ -118,26 +116,19 @@ def run(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
     return status, document
 
 
-def _terminated(signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)  # unwinds through the finally blocks that stop the servers
-
-
 def run_and_write(args: argparse.Namespace) -> int:
     """Run the suite, write ``scale.json`` and ``scale.md``, print the tables; the status."""
     status, document = report.guarded("scale", run, args)
     if document is None:
         return status
-    text = markdown(document)
-    paths = report.write_suite("scale", document, text, args.output)
-    print(text, end="")
-    say(f"written: {paths[0]} and {paths[1]}")
+    report.publish("scale", document, markdown(document), args.output, say)
     return status
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m bench.scale``."""
     args = parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminated)
+    report.stop_on_sigterm()
     return run_and_write(args)
 
 

@@ -26,7 +26,7 @@ from bench import loadgen, servers
 from bench.hello import PATH as HELLO_PATH
 from bench.market_config import symbol_names, write_silent_config
 from bench.market_history import UnavailableError, ensure_database
-from bench.market_memory import PROC, children, rss_kib, worker_pid
+from bench.market_memory import PROC, children, processes, rss_kib, worker_pid
 from bench.market_stream import StreamClients
 from bench.nginx import Nginx
 from gateway.store import migrate
@@ -96,15 +96,7 @@ def _cpu_seconds(pids: list[int]) -> float:
 
 def _named(command: str) -> list[int]:
     """Processes whose command name is ``command`` (the local PostgreSQL's, Redis's)."""
-    found = []
-    for stat in PROC.glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        if text[text.find("(") + 1 : text.rfind(")")] == command:
-            found.append(int(stat.parent.name))
-    return found
+    return [pid for pid, name, _ in processes() if name == command]
 
 
 def _with_children(pid: int) -> list[int]:

@@ -19,7 +19,6 @@ Both servers run one gunicorn worker: ``gateway serve`` serves a configuration w
 from __future__ import annotations
 
 import argparse
-import signal
 import statistics
 import sys
 import tempfile
@@ -27,7 +26,6 @@ import time
 import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import yaml
@@ -374,15 +372,11 @@ def run_and_write(args: argparse.Namespace) -> tuple[int, dict[str, Any] | None,
     return status, document, text
 
 
-def _terminated(signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)  # unwinds through the finally blocks that stop the servers
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m bench.trading``."""
     p = parser()
     args = p.parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminated)
+    report.stop_on_sigterm()
     status, _document, text = run_and_write(args)
     print(text, end="")
     return status

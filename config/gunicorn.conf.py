@@ -26,11 +26,12 @@ prepare_multiprocess_dir()
 wsgi_app = "gateway.wsgi:create()"
 bind = os.environ.get("GATEWAY_BIND", "0.0.0.0:8080")
 workers = int(os.environ.get("GATEWAY_WORKERS", str(GUNICORN_DEFAULTS["workers"])))
-# gevent (the default) or threads, as `gateway serve --worker-class`.
-_kind = os.environ.get("GATEWAY_WORKER_CLASS", "gevent")
-if _kind not in WORKER_CLASSES:
-    sys.exit(f"GATEWAY_WORKER_CLASS must be one of {', '.join(WORKER_CLASSES)}, not {_kind!r}")
-worker_class = WORKER_CLASSES[_kind]
+# gevent (GUNICORN_DEFAULTS') or threads, as `gateway serve --worker-class`.
+_kind = os.environ.get("GATEWAY_WORKER_CLASS")
+if _kind is not None:
+    if _kind not in WORKER_CLASSES:
+        sys.exit(f"GATEWAY_WORKER_CLASS must be one of {', '.join(WORKER_CLASSES)}, not {_kind!r}")
+    worker_class = WORKER_CLASSES[_kind]
 
 
 def on_starting(server: Any) -> None:

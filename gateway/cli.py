@@ -194,10 +194,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 1
     from gateway.serving import WORKER_CLASSES, GatewayApplication
 
-    options: dict[str, object] = {
-        "bind": args.bind,
-        "worker_class": WORKER_CLASSES[args.worker_class],
-    }
+    options: dict[str, object] = {"bind": args.bind}
+    if args.worker_class:
+        options["worker_class"] = WORKER_CLASSES[args.worker_class]
     if args.workers:
         options["workers"] = args.workers
     sessions = [
@@ -289,7 +288,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--worker-class",
         choices=("gevent", "threads"),
-        default="gevent",
+        default=None,
         help="gevent (default: a greenlet per connection) or threads (a thread per request "
         "in progress, 128 per worker; for connectors whose libraries block gevent)",
     )

@@ -33,6 +33,8 @@ class Breakage:
     """``/history`` adds the bar after ``to`` (an off-by-one on the window's end)."""
     lower_case_exchange: bool = False
     """``/symbol_info`` names the exchange in lower case."""
+    html_groups: bool = False
+    """``/groups`` answers an HTML page (a proxy's error page, say), with a script in it."""
 
 
 def _bars(start: int, end: int, step: int) -> list[int]:
@@ -59,6 +61,10 @@ class _Resources:
         }
 
     def on_get_groups(self, req: falcon.Request, resp: falcon.Response) -> None:
+        if self.broken.html_groups:
+            resp.content_type = falcon.MEDIA_HTML
+            resp.text = "<html><script>alert('x')</script>Bad gateway</html>"
+            return
         resp.media = {"s": "ok", "d": {"groups": [{"id": "fixture_all"}]}}
 
     def on_get_symbol_info(self, req: falcon.Request, resp: falcon.Response) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from gateway.conformance.streaming_checks import minute_bars
 from gateway.plugins.records import Bar
 
 
@@ -48,19 +48,6 @@ def parse_lines(data: bytes) -> list[Any]:
 
 
 def bars_from_trades(messages: Iterable[dict[str, Any]], stream_id: str) -> list[Bar]:
-    """TradingView's check: 1-minute bars from streamed trades (open = first, close = last,
-    high/low, volume = sum of sizes)."""
-    bars: dict[int, list[float]] = {}
-    for m in messages:
-        if m.get("f") != "t" or m["id"] != stream_id:
-            continue
-        minute = math.floor(m["t"]) // 60 * 60
-        b = bars.get(minute)
-        if b is None:
-            bars[minute] = [m["p"], m["p"], m["p"], m["p"], m["s"]]
-        else:
-            b[1] = max(b[1], m["p"])
-            b[2] = min(b[2], m["p"])
-            b[3] = m["p"]
-            b[4] += m["s"]
+    """TradingView's check: 1-minute bars from streamed trades (as ``gateway conformance``)."""
+    bars = minute_bars(messages).get(stream_id, {})
     return [Bar(stream_id, t, *v) for t, v in sorted(bars.items())]

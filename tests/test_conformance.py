@@ -46,6 +46,7 @@ def test_a_correct_server_passes_every_check() -> None:
     [
         (Breakage(duplicate_tokens=True), {"data.authorize"}),
         (Breakage(lower_case_exchange=True), {"data.symbol_info"}),
+        (Breakage(html_groups=True), {"data.groups"}),
         (
             Breakage(bar_after_to=True),
             {
@@ -55,7 +56,7 @@ def test_a_correct_server_passes_every_check() -> None:
             },
         ),
     ],
-    ids=["duplicate tokens", "lower-case exchange", "a bar after to"],
+    ids=["duplicate tokens", "lower-case exchange", "HTML groups", "a bar after to"],
 )
 def test_a_broken_server_fails_exactly_the_checks_it_breaks(
     breakage: Breakage, expected: set[str]
@@ -141,6 +142,9 @@ def test_a_broken_server_makes_the_command_exit_1_with_the_reason() -> None:
         (["--url", "ftp://x"], "not an http(s) URL"),
         (["--url", "http://127.0.0.1:1", "--login", "a", "--token", "b"], "not both"),
         (["--url", "http://127.0.0.1:1", "--suite", "nope"], "unknown suite"),
+        (["--url", "http://127.0.0.1:1", "--stream-seconds", "1e9"], "between 5 and 86400"),
+        (["--url", "http://127.0.0.1:1", "--stream-seconds", "soon"], "not a number"),
+        (["--url", "javascript:alert(1)"], "not an http(s) URL"),
     ],
 )
 def test_bad_arguments_are_refused_with_a_reason(argv: list[str], message: str) -> None:

@@ -2,8 +2,9 @@
 
 Under gevent a stream's greenlet is woken by every tick a feed publishes, and would write each
 one separately (a syscall and a chunk each), which capped a FIX feed's intake at a third of the
-threaded worker's. A stream that has just written waits a millisecond before taking more. These
-run in a process gevent has patched, as a gevent worker is.
+threaded worker's. A stream that has just written waits a millisecond before taking more (under
+either worker). These run in a process gevent has patched, as a gevent worker is: there nothing
+else batches the ticks.
 """
 
 from __future__ import annotations

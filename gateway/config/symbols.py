@@ -165,7 +165,8 @@ def _session(value: str) -> str | None:
     return None
 
 
-def _is_power(value: int, base: int) -> bool:
+def is_power(value: int, base: int) -> bool:
+    """Whether ``value`` is ``base`` to a whole power (1 included): the pricescale rule."""
     while value > 1 and value % base == 0:
         value //= base
     return value == 1
@@ -279,9 +280,9 @@ class Symbol:
     def validate(self) -> Iterator[tuple[str, str]]:
         """Rules that tie several fields together, as TradingView's acceptance tests apply them."""
         if self.fractional:
-            if not _is_power(self.pricescale, 2):
+            if not is_power(self.pricescale, 2):
                 yield "pricescale", "must be a power of 2 (2, 4, ... 256) with fractional: true"
-        elif not _is_power(self.pricescale, 10):
+        elif not is_power(self.pricescale, 10):
             yield "pricescale", "must be a power of 10 (1, 10, 100...): 10^decimals"
         futures_only = {
             "root": self.root,

@@ -11,7 +11,7 @@ import typing
 from typing import Any
 
 from gateway.config.instruments import SymbolType
-from gateway.config.symbols import TIMEZONES
+from gateway.config.symbols import TIMEZONES, is_power
 from gateway.conformance.model import Check, CheckFailed, CheckSkipped, Context
 from gateway.market.sessions import SessionError, parse_session
 
@@ -175,8 +175,9 @@ def _check_symbol(row: dict[str, Any], what: str) -> None:
         raise CheckFailed(f"{where}: minmovement {minmovement!r} is not an integer")
     if not isinstance(pricescale, int | float) or not _integral(pricescale):
         raise CheckFailed(f"{where}: pricescale {pricescale!r} is not an integer")
-    if not _power_of_ten(int(pricescale)):
-        raise CheckFailed(f"{where}: pricescale {pricescale!r} is not a power of ten")
+    base = 2 if row.get("fractional") is True else 10  # fractional prices: 2^n
+    if not is_power(int(pricescale), base):
+        raise CheckFailed(f"{where}: pricescale {pricescale!r} is not a power of {base}")
     if row.get("type") not in _SYMBOL_TYPES:
         raise CheckFailed(f"{where}: type {row.get('type')!r} is not one the spec allows")
     if row.get("timezone") not in TIMEZONES:
@@ -200,12 +201,6 @@ def _integral(value: object) -> bool:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
     return float(value).is_integer()
-
-
-def _power_of_ten(value: int) -> bool:
-    while value >= 10 and value % 10 == 0:
-        value //= 10
-    return value == 1
 
 
 CHECKS = (

@@ -13,6 +13,7 @@ import json
 import math
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -261,18 +262,8 @@ def history_equality(ctx: Context) -> None:
     last = math.floor(recording.stopped / 60) * 60 - 60
     if last < first:
         raise CheckSkipped("the recording covers no whole minute (--stream-seconds 150 or more)")
-    built: dict[str, dict[int, list[float]]] = {}
-    for _, m in recording.messages():
-        if m.get("f") == "t" and first <= m["t"] < last + 60:
-            bars = built.setdefault(m["id"], {})
-            minute = m["t"] // 60 * 60
-            size = float(m.get("s") or 0)
-            bar = bars.get(minute)
-            if bar is None:
-                bars[minute] = [m["p"], m["p"], m["p"], m["p"], size]
-            else:
-                bar[1], bar[2] = max(bar[1], m["p"]), min(bar[2], m["p"])
-                bar[3], bar[4] = m["p"], bar[4] + size
+    trades = [m for _, m in recording.messages() if first <= m.get("t", 0) < last + 60]
+    built = minute_bars(trades)
     compared = mismatched = 0
     for symbol, bars in built.items():
         stored = fetch(ctx, symbol, "1", **{"from": first, "to": last})
@@ -292,6 +283,27 @@ def history_equality(ctx: Context) -> None:
         raise CheckSkipped("no trade in the whole minutes recorded")
     if mismatched > MISMATCH_ALLOWED * compared:
         raise CheckFailed(f"{mismatched} of {compared} minute bars differ from /history")
+
+
+def minute_bars(messages: Iterable[dict[str, Any]]) -> dict[str, dict[int, list[float]]]:
+    """TradingView's one-minute bars from streamed trades, by id and minute.
+
+    Open = first trade, high, low, close = last, volume = the sum of sizes (``s`` is optional).
+    """
+    built: dict[str, dict[int, list[float]]] = {}
+    for m in messages:
+        if m.get("f") != "t":
+            continue
+        bars = built.setdefault(str(m["id"]), {})
+        minute = math.floor(m["t"]) // 60 * 60
+        price, size = m["p"], m.get("s") or 0
+        bar = bars.get(minute)
+        if bar is None:
+            bars[minute] = [price, price, price, price, size]
+        else:
+            bar[1], bar[2] = max(bar[1], price), min(bar[2], price)
+            bar[3], bar[4] = price, bar[4] + size
+    return built
 
 
 def _same_bar(a: list[float] | None, b: list[float] | None) -> bool:

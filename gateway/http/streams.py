@@ -13,7 +13,6 @@ threaded worker it ends at its next message or heartbeat (5 s by default).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -33,22 +32,13 @@ class OpenStreams:
         self.ending = False
         """Set by :meth:`end_all`: every stream ends, and new ones end after their first line."""
         self._waiting: dict[object, Any] = {}  # stream -> its greenlet, while it waits
-        self._lock = threading.Lock()
-        self._count = 0
-
-    @property
-    def count(self) -> int:
-        """Streams open now."""
-        with self._lock:
-            return self._count
+        # (How many are open is the metrics' gauge gateway_open_streams: not counted twice.)
 
     def follow(self, stream: Iterable[bytes]) -> Iterator[bytes]:
         """``stream``'s lines, until it ends or :meth:`end_all` ends it."""
         source = iter(stream)
         key = object()
         greenlet = _current_greenlet()
-        with self._lock:
-            self._count += 1
         try:
             while True:
                 if greenlet is not None:
@@ -63,8 +53,6 @@ class OpenStreams:
                 if self.ending:
                     return
         finally:
-            with self._lock:
-                self._count -= 1
             close = getattr(source, "close", None)
             if close is not None:
                 close()  # the stream's own clean-up (unsubscribing) runs now

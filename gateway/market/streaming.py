@@ -17,14 +17,13 @@ from collections.abc import Callable, Generator, Mapping
 
 import orjson
 
-from gateway.cooperative import under_gevent
 from gateway.market.builder import Ohlcv
 from gateway.plugins.records import Quote, Tick, Trade
 
 log = logging.getLogger("gateway.market")
 
 COALESCE_SECONDS = 0.001
-"""Under gevent, a stream that sent less than this ago waits this long before it takes more."""
+"""A stream that sent less than this ago waits this long before it takes more."""
 
 
 def _line(message: Mapping[str, object]) -> bytes:
@@ -157,18 +156,17 @@ class StreamHub:
         A heartbeat at once (so that the headers go out), then messages as they come, and a
         heartbeat after every quiet interval; it ends when the subscriber is dropped.
 
-        Under gevent every tick wakes the stream's greenlet, which would write each tick on its
-        own: a write (a syscall and a chunk) per tick capped a busy feed at a third of its
-        intake under threads, where a stream wakes only as often as the GIL lets it. A stream
-        that wrote less than ``COALESCE_SECONDS`` ago therefore waits that long first, and
-        sends what came meanwhile in one write; a quiet stream sends each tick at once.
+        Every tick wakes every stream, and a stream that wrote each tick on its own would pay a
+        write (a syscall and a chunk) per tick: under gevent, where nothing else batches them,
+        that capped a busy feed's intake at a third. A stream that wrote less than
+        ``COALESCE_SECONDS`` ago therefore waits that long first and sends what came meanwhile
+        in one write; a quiet stream sends each tick at once.
         """
-        coalesce = under_gevent()
         sent = 0.0
         try:
             yield self.heartbeat()
             while True:
-                if coalesce and time.monotonic() - sent < COALESCE_SECONDS:
+                if time.monotonic() - sent < COALESCE_SECONDS:
                     time.sleep(COALESCE_SECONDS)
                 items = sub.take(heartbeat_seconds)
                 if items is None:
