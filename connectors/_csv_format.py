@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from gateway.cooperative import pause
 from gateway.plugins.records import Bar, Depth, Quote, Tick, Trade
 
 TICK_COLUMNS = (
@@ -218,6 +219,8 @@ def _rows(file: _File, known: tuple[str, ...], required: int) -> Iterator[_Row]:
     """The data rows of a file after a valid header."""
     header_seen = False
     for number, line in file.lines():
+        if number % 1000 == 0:
+            pause()  # a recording of millions of rows must not hold a gevent worker
         if not header_seen:
             header_seen = True
             if not file.read_header(number, line, known, required):

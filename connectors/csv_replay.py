@@ -30,6 +30,7 @@ from connectors._csv_format import (
     read_ticks,
 )
 from gateway.config._convert import option
+from gateway.cooperative import pause
 from gateway.plugins.records import Bar, Tick
 from gateway.plugins.roles import ConnectorContext, Role, TickSink
 
@@ -232,6 +233,7 @@ class CsvReplay:
                     return None
             if stopping.is_set():
                 return None
+            pause()  # ticks all due at once (a catch-up) must not hold a gevent worker
             now = self._clock()
             if now - tick.time > MAX_LAG:
                 log.warning(

@@ -45,6 +45,7 @@ from connectors.fix._wire import (
     timestamp,
 )
 from connectors.fix._wire import parse as parse_frame
+from gateway.cooperative import pause
 from gateway.store.session_log import SessionLog
 
 log = logging.getLogger("gateway.connectors.fix")
@@ -205,6 +206,7 @@ class Session:
                             continue
                         self._last_received = self.clock()
                         self._receive(item)
+                        pause()  # a burst of messages must not hold a gevent worker
                         if self._closing:
                             break
                 why = self._timers()

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
+from gateway.cooperative import pause
 from gateway.plugins.records import Bar
 from gateway.store.database import Database
 from gateway.store.tables import bars
@@ -57,6 +58,7 @@ class BarStore:
         with engine.begin() as conn:
             for start in range(0, len(rows), 500):
                 conn.execute(self._insert(engine.dialect.name, rows[start : start + 500], replace))
+                pause()
 
     def range(self, symbol: str, start: int, end: int) -> list[Bar]:
         """Bars with ``start <= time <= end``, ascending."""

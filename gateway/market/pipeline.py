@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from gateway.cooperative import pause
 from gateway.market.barstore import BarStore
 from gateway.market.builder import BarBuilder, Ohlcv, minute_of
 from gateway.market.bus import TickBus
@@ -176,6 +177,7 @@ class MarketRuntime:
                 ]  # fmt: skip
                 self.store.write(bars, replace=False)
                 count += len(bars)
+                pause()  # seconds of work: the lease renewals and requests must go on
         return count
 
     def seed(self, now: float) -> None:
