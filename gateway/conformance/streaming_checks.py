@@ -261,7 +261,7 @@ def history_equality(ctx: Context) -> None:
     first = math.ceil(recording.started / 60) * 60
     last = math.floor(recording.stopped / 60) * 60 - 60
     if last < first:
-        raise CheckSkipped("the recording covers no whole minute (--stream-seconds 150 or more)")
+        raise CheckSkipped("the recording covers no whole minute (--stream-seconds 120 or more)")
     trades = [m for _, m in recording.messages() if first <= m.get("t", 0) < last + 60]
     built = minute_bars(trades)
     compared = mismatched = 0
