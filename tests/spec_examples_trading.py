@@ -8,8 +8,8 @@ example has exactly one defect and says where it is reported (``at``).
 
 from __future__ import annotations
 
+from gateway.conformance.schemas import TRANSACTION_OPERATIONS
 from tests.spec_examples import Example, changed, ok, without
-from tests.spec_schemas import TRANSACTION_OPERATIONS
 
 # --- trading half: hand-written full bodies -------------------------------------------------------
 

@@ -16,9 +16,9 @@ from gateway.auth.directory import AccountDirectory
 from gateway.config import ConfigError, load_config
 from gateway.config.accounts import Account, AccountFlags
 from gateway.config.types import Text
+from gateway.conformance.schemas import assert_valid
 from gateway.plugins.records import AccountListing, Principal
 from tests.conftest import FakeClock, bearer, with_store
-from tests.spec_schemas import assert_valid
 from tests.sql_broker import EXAMPLE, load_broker
 from tests.test_config_errors import fake_registry
 

@@ -11,9 +11,9 @@ import webtest
 from gateway.app import build
 from gateway.config import GatewayConfig
 from gateway.config.model import User
+from gateway.conformance.schemas import assert_valid
 from gateway.locale import LOCALES
 from tests.conftest import FakeClock, bearer, login
-from tests.spec_schemas import assert_valid
 
 
 def test_accounts_are_the_users_with_every_flag_and_its_default(

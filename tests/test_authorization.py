@@ -15,9 +15,9 @@ from gateway.auth.passwords import hash_password, verify_password
 from gateway.config import GatewayConfig
 from gateway.config.model import LoginThrottle, User
 from gateway.config.types import Duration, Secret
+from gateway.conformance.schemas import assert_valid
 from gateway.store.tables import login_failures, tokens
 from tests.conftest import FakeClock, bearer, login
-from tests.spec_schemas import assert_valid
 
 
 def token_rows(gateway: Gateway) -> int:

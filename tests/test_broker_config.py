@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import webtest
 
+from gateway.conformance.schemas import assert_valid
 from tests.conftest import bearer
-from tests.spec_schemas import assert_valid
 
 
 def test_config_is_localized(client: webtest.TestApp, token: str) -> None:

@@ -13,11 +13,11 @@ import webtest
 from gateway.app import Gateway
 from gateway.config import GatewayConfig
 from gateway.config.model import Broker
+from gateway.conformance.schemas import assert_valid
 from gateway.market.pipeline import MarketRuntime
 from gateway.plugins.records import Trade
 from tests.conftest import FakeClock
 from tests.market_app import WEDNESDAY_15H, build_market_gateway, minute_bars
-from tests.spec_schemas import assert_valid
 
 START = WEDNESDAY_15H - 300 * 60  # 300 minutes of EURUSD before "now"
 EMPTY = {"s": "ok", "t": [], "o": [], "h": [], "l": [], "c": [], "v": []}

@@ -14,6 +14,7 @@ import webtest
 from gateway.app import Gateway, build
 from gateway.config import GatewayConfig
 from gateway.config.model import DataAuth
+from gateway.conformance.schemas import assert_valid
 from gateway.market.pipeline import MarketRuntime
 from gateway.plugins.records import Depth, Quote, Trade
 from tests.conftest import TV_ORIGIN, FakeClock, bearer, login
@@ -25,7 +26,6 @@ from tests.market_app import (
     with_fake_feed,
 )
 from tests.market_helpers import parse_lines
-from tests.spec_schemas import assert_valid
 
 Market = tuple[webtest.TestApp, Gateway, MarketRuntime, str]
 

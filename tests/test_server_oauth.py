@@ -25,6 +25,7 @@ from gateway.app import Gateway, build
 from gateway.auth.oauth.certificates import public_key_pem, sign_assertion, thumbprint
 from gateway.config import GatewayConfig
 from gateway.config.types import Duration
+from gateway.conformance.schemas import assert_valid
 from gateway.store.tables import tokens
 from tests.conftest import FakeClock, bearer
 from tests.oauth_app import (
@@ -43,7 +44,6 @@ from tests.oauth_app import (
     oauth_settings,
     with_oauth,
 )
-from tests.spec_schemas import assert_valid
 
 DATA_TTL = 900
 """with_oauth's ``auth.data.token_ttl``."""

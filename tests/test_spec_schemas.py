@@ -1,4 +1,4 @@
-"""Self-tests of tests/spec_schemas.py: the schemas accept good bodies and can fail on bad ones.
+"""Self-tests of gateway/conformance/schemas.py: they accept good bodies and can fail on bad ones.
 
 Every example is hand-written from the specification's text. ``VALID`` and ``INVALID`` (responses)
 are plain data so that tools/check_against_openapi.py can also run them through the official
@@ -15,9 +15,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from tests.spec_examples import ERROR, Example, changed, example_id, ok, without
-from tests.spec_examples_trading import TRADING_INVALID, TRADING_VALID
-from tests.spec_schemas import (
+from gateway.conformance.schemas import (
     ACCOUNT_FLAG_DEFAULTS,
     RESPONSES,
     STREAM_MESSAGES,
@@ -27,6 +25,8 @@ from tests.spec_schemas import (
     assert_valid,
     validation_errors,
 )
+from tests.spec_examples import ERROR, Example, changed, example_id, ok, without
+from tests.spec_examples_trading import TRADING_INVALID, TRADING_VALID
 
 # --- hand-written full bodies ---------------------------------------------------------------------
 

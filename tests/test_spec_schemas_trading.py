@@ -1,4 +1,4 @@
-"""Self-tests of tests/spec_schemas_trading.py: trading operations and trading streams.
+"""Self-tests of gateway/conformance/schemas_trading.py: trading operations and trading streams.
 
 The trading operations' response examples (tests/spec_examples_trading.py) run with the others
 in tests/test_spec_schemas.py; here are the tests proper to the trading half, and the examples
@@ -13,6 +13,18 @@ import json
 
 import pytest
 
+from gateway.conformance.schemas import (
+    RESPONSES,
+    STREAM_MESSAGES,
+    SUCCESS,
+    TRANSACTION_OPERATIONS,
+    WITHOUT_ERROR_BRANCH,
+    assert_stream_message,
+    assert_success,
+    assert_valid,
+    stream_message_errors,
+    validation_errors,
+)
 from tests.spec_examples import ERROR, Example, changed, example_id, ok, without
 from tests.spec_examples_trading import (
     ACCOUNT_STATE,
@@ -29,18 +41,6 @@ from tests.spec_examples_trading import (
     TRADING_INVALID,
     TRADING_VALID,
     TRAILING_STOP,
-)
-from tests.spec_schemas import (
-    RESPONSES,
-    STREAM_MESSAGES,
-    SUCCESS,
-    TRANSACTION_OPERATIONS,
-    WITHOUT_ERROR_BRANCH,
-    assert_stream_message,
-    assert_success,
-    assert_valid,
-    stream_message_errors,
-    validation_errors,
 )
 
 # --- trading streams: one message (one line) each ------------------------------------------------

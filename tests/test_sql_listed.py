@@ -13,8 +13,8 @@ import webtest
 from gateway.app import build
 from gateway.cli import main
 from gateway.config import ConfigError, load_config
+from gateway.conformance.schemas import assert_valid
 from tests.conftest import bearer, with_store
-from tests.spec_schemas import assert_valid
 from tests.sql_broker import EXAMPLE, load_broker
 
 

@@ -14,8 +14,8 @@ import webtest
 from gateway.app import Gateway, build
 from gateway.config import load_config
 from gateway.config.types import Duration
+from gateway.conformance.schemas import assert_valid
 from tests.conftest import bearer, with_store
-from tests.spec_schemas import assert_valid
 from tests.sql_broker import EXAMPLE, load_back_office, load_broker
 
 

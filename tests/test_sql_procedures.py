@@ -20,9 +20,9 @@ import webtest
 
 from gateway.app import Gateway, build
 from gateway.config import GatewayConfig, load_config
+from gateway.conformance.schemas import assert_valid
 from gateway.errors import ApiError
 from tests.conftest import FakeClock, bearer, with_store
-from tests.spec_schemas import assert_valid
 from tests.sql_broker import EXAMPLE, load_broker, load_example, scratch_database
 
 NOW = 1_800_000_000.0

@@ -20,8 +20,8 @@ import webtest
 from gateway.app import build
 from gateway.config import load_config
 from gateway.config.types import Duration
+from gateway.conformance.schemas import assert_valid
 from tests.conftest import FakeClock, bearer, with_store
-from tests.spec_schemas import assert_valid
 from tests.sql_broker import EXAMPLE, load_back_office, load_broker, scratch_database
 
 NOW = 1_800_000_000.0

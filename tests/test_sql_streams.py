@@ -18,8 +18,8 @@ import webtest
 from gateway.app import Gateway, build
 from gateway.config import load_config
 from gateway.config.types import Duration
+from gateway.conformance.schemas import assert_stream_message
 from tests.conftest import bearer, with_store
-from tests.spec_schemas import assert_stream_message
 from tests.sql_broker import EXAMPLE, load_broker
 
 

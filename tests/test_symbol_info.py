@@ -14,9 +14,9 @@ from gateway.app import build
 from gateway.config import GatewayConfig
 from gateway.config.model import Group
 from gateway.config.symbols import Symbol
+from gateway.conformance.schemas import SYMBOL_INFO_FIELDS, SYMBOL_TYPES, TIMEZONES, assert_valid
 from gateway.market.sessions import parse_session
 from tests.conftest import FakeClock, bearer, login
-from tests.spec_schemas import SYMBOL_INFO_FIELDS, SYMBOL_TYPES, TIMEZONES, assert_valid
 from tests.test_unauthorized import BAD_TOKENS
 
 DEMO_SYMBOLS = ["EURUSD", "BTCUSD", "AAPL", "ESZ2026"]

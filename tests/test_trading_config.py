@@ -22,7 +22,7 @@ from gateway.config.dump import dump_config
 from gateway.config.jsonschema import config_json_schema
 from gateway.config.trading import ACCOUNT_METRICS, LeverageRange, Trading
 from gateway.config.types import Duration
-from tests.spec_schemas import assert_valid
+from gateway.conformance.schemas import assert_valid
 from tests.test_config_errors import BASE, ENVIRON, HASH, fake_registry, plus, problems_of
 
 SYMBOL = (

@@ -15,7 +15,7 @@ import webob
 from gateway.config import GatewayConfig
 from gateway.config.trading import Trading
 from gateway.config.types import Duration
-from tests.spec_schemas import assert_stream_message
+from gateway.conformance.schemas import assert_stream_message
 from tests.trading_app import Desk, desk
 
 

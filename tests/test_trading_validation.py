@@ -22,7 +22,7 @@ import urllib.parse
 import sqlalchemy as sa
 
 from gateway.config import GatewayConfig
-from tests.spec_schemas import assert_valid
+from gateway.conformance.schemas import assert_valid
 from tests.trading_app import desk
 from tests.trading_checks import (
     ASK,

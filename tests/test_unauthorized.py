@@ -18,9 +18,9 @@ import webtest
 
 from gateway.app import build
 from gateway.config import GatewayConfig
+from gateway.conformance.schemas import assert_valid
 from tests.conftest import TV_ORIGIN, FakeClock, bearer, login
 from tests.oauth_app import OAuthClientSim, assertion, assertion_form, with_oauth
-from tests.spec_schemas import assert_valid
 
 PROTECTED = [
     ("GET", "/config?locale=en"),

@@ -18,12 +18,12 @@ from gateway.config.accounts import Account, AccountFlags
 from gateway.config.market import Market
 from gateway.config.model import ConnectorSpec
 from gateway.config.trading import Trading
+from gateway.conformance.schemas import assert_valid
 from gateway.plugins.records import Quote
 from gateway.plugins.registry import Registry
 from gateway.plugins.testing import FakeMarketData, NoOptions
 from tests.conftest import FakeClock
 from tests.market_app import WEDNESDAY_15H
-from tests.spec_schemas import assert_valid
 
 ACCOUNT = "DEMO-USD"
 PRICES = {

@@ -20,14 +20,14 @@ import sqlalchemy as sa
 import webtest
 
 from gateway.api.routes import ROUTES
-from gateway.errors import CATALOGUE
-from tests.market_app import WEDNESDAY_15H
-from tests.spec_schemas import (
+from gateway.conformance.schemas import (
     STREAM_MESSAGES,
     WITHOUT_ERROR_BRANCH,
     assert_stream_message,
     assert_valid,
 )
+from gateway.errors import CATALOGUE
+from tests.market_app import WEDNESDAY_15H
 from tests.trading_app import ACCOUNT, PRICES, Desk
 
 Form = dict[str, Any]

@@ -2,7 +2,8 @@
 
 Not a test and not part of CI. It is the only place where the project reads the official
 "REST API Specification for Brokers" 1.4.14 OpenAPI file; the test suite carries the project's
-own transcription (tests/spec_schemas.py). When the file is absent the script says so and exits 0.
+own transcription (gateway/conformance/schemas.py). When the file is absent the script says so
+and exits 0.
 
 Three checks:
 
@@ -50,7 +51,7 @@ BASE_URI = "urn:tradingview:rest-api-for-brokers:1.4.14"
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 sys.path.insert(0, str(REPO))
-from tests import spec_schemas as ours  # noqa: E402
+from gateway.conformance import schemas as ours  # noqa: E402
 
 Schema = dict[str, Any]
 
@@ -146,7 +147,7 @@ class OpenApi:
         """Every way ``body`` fails the official response schema (empty when it is valid).
 
         For a ``oneOf(success, ErrorResponse)`` the details are those of the branch the body
-        claims to be, as tests/spec_schemas.py does.
+        claims to be, as gateway/conformance/schemas.py does.
         """
         whole = _messages(self.validator(self.pointers[operation_id]), body)
         if not whole:
@@ -239,7 +240,7 @@ def normalized(facts: list[Schema]) -> list[str]:
 
 def check_transcription(official: OpenApi) -> tuple[int, int]:
     """Compare our schemas' facts with the official ones; return (unexplained, explained)."""
-    print("== transcription: tests/spec_schemas.py vs the official response schemas")
+    print("== transcription: gateway/conformance/schemas.py vs the official response schemas")
     unexplained = explained = 0
     for operation_id, schema in OUR_SCHEMAS.items():
         theirs: dict[str, list[Schema]] = {}
@@ -376,7 +377,7 @@ def check_live(official: OpenApi, args: argparse.Namespace) -> int:
             print(f"    ours:     {message}")
         if reply.problem is None and bool(official_errors) != bool(ours_errors):
             if official_errors:
-                print("    DISAGREE: only ours accepts this body: tests/spec_schemas.py is too lax")
+                print("    DISAGREE: only ours accepts this body: our schemas are too lax")
             else:
                 print(
                     "    DISAGREE: only the official schema accepts this body (ours adds rules the"

@@ -11,9 +11,11 @@ developer-only script that compares these schemas and a running gateway with the
 Conventions:
 
 * The shapes live in two modules: this one holds the authorization, configuration and
-  data-integration shapes, tests/spec_schemas_trading.py the trading half (orders, positions,
+  data-integration shapes, ``schemas_trading.py`` the trading half (orders, positions,
   executions, account state, balances, previews, leverage, stream messages), both written with
-  the builders of tests/spec_schema_builders.py. Import the tables and helpers below from here.
+  the builders of ``schema_builders.py``. Import the tables and helpers below from here.
+* ``gateway conformance`` validates any server's answers with them, and the test suite the
+  gateway's own.
 * "strict" objects (``strict_object``) admit no keys beyond their properties, exactly where the
   spec declares ``additionalProperties: false``; objects the spec leaves open (``open_object``,
   e.g. the order-dialog checkbox) accept extra keys.
@@ -61,8 +63,8 @@ from typing import Final
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from tests import spec_schemas_trading as trading
-from tests.spec_schema_builders import (
+from gateway.conformance import schemas_trading as trading
+from gateway.conformance.schema_builders import (
     Schema,
     array,
     boolean,

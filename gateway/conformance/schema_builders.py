@@ -1,4 +1,4 @@
-"""Small builders of the JSON Schemas in tests/spec_schemas.py and tests/spec_schemas_trading.py.
+"""Small builders of the JSON Schemas in ``schemas.py`` and ``schemas_trading.py`` beside it.
 
 Each returns a fresh dict, so a schema may be extended (``{**number(), "const": 0}``) without
 touching another. ``strict_object`` is an object the spec declares ``additionalProperties:

@@ -1,10 +1,10 @@
-"""The trading half of tests/spec_schemas.py: orders, positions, executions, state, balances.
+"""The trading half of ``schemas.py``: orders, positions, executions, state, balances.
 
 The response shapes of TradingView's broker API 1.4.14 trading operations (account state,
 orders and their previews, positions in the three modes, executions, crypto balances,
 leverage) and the data messages of the trading streams, in the conventions of
-tests/spec_schemas.py (whose docstring states them, with the deliberate departures from the
-OpenAPI file). tests/spec_schemas.py builds ``SUCCESS``, ``RESPONSES`` and ``STREAM_MESSAGES``
+``schemas.py`` (whose docstring states them, with the deliberate departures from the
+OpenAPI file). ``schemas.py`` builds ``SUCCESS``, ``RESPONSES`` and ``STREAM_MESSAGES``
 from these shapes; import those tables and the validation helpers from there.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from tests.spec_schema_builders import (
+from gateway.conformance.schema_builders import (
     Schema,
     array,
     boolean,
