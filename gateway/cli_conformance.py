@@ -32,14 +32,25 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _fill_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 1 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"between 1 and 3600 seconds, not {text}")
+    return value
+
+
 def add_command(sub: Any) -> None:
     """Add ``gateway conformance`` to the command line's subparsers."""
     p = sub.add_parser(
         "conformance",
         help="run TradingView's acceptance checks against a broker server",
-        description="Runs TradingView's acceptance checks (the data integration's for now: "
-        "authorization, groups, symbol info, history, streaming) against URL: one line per "
-        "check, a summary, exit status 1 if any failed.",
+        description="Runs TradingView's acceptance checks against URL: the data integration's "
+        "(authorization, groups, symbol info, history, streaming) and the trading "
+        "integration's (spec shapes, CORS, 401, a scenario of real orders that it undoes): one "
+        "line per check, a summary, exit status 1 if any failed.",
     )
     p.add_argument("--url", required=True, help="the server's base URL (http or https)")
     p.add_argument("--login", help="a user for POST /authorize")
@@ -53,6 +64,14 @@ def add_command(sub: Any) -> None:
         "--stream-seconds", type=_seconds, default=150.0, metavar="S",
         help="how long the streaming checks record (default 150; at least 120 covers a whole "
         "minute for the history equality; TradingView records for hours)",
+    )  # fmt: skip
+    p.add_argument("--account", help="the account the trading checks use (default the first)")
+    p.add_argument(
+        "--symbol", help="the instrument the trading scenario trades (default: one with a quote)"
+    )
+    p.add_argument(
+        "--fill-seconds", type=_fill_seconds, default=15.0, metavar="S",
+        help="how long the trading scenario waits for a fill or an order's change (default 15)",
     )  # fmt: skip
     p.add_argument("--json", type=Path, metavar="FILE", help="write a JSON report")
     p.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report")
@@ -80,6 +99,9 @@ def cmd_conformance(args: argparse.Namespace) -> int:
         password=password,
         token_given=bool(args.token),
         stream_seconds=args.stream_seconds,
+        account=args.account,
+        symbol=args.symbol,
+        fill_seconds=args.fill_seconds,
         progress=lambda text: print(f"  … {text}", file=sys.stderr, flush=True),
     )
     checks = checks_for(args.suite)

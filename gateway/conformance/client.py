@@ -6,6 +6,7 @@ import http.client
 import json
 import ssl
 import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,9 +71,21 @@ class Client:
 
     def post_form(self, path: str, form: dict[str, str], *, auth: bool = False) -> Answer:
         """``POST path`` with a form body."""
-        body = urllib.parse.urlencode(form).encode()
+        return self.send_form("POST", path, form, auth=auth)
+
+    def send_form(
+        self,
+        method: str,
+        path: str,
+        form: Mapping[str, object],
+        params: dict[str, object] | None = None,
+        *,
+        auth: bool = True,
+    ) -> Answer:
+        """``method path?params`` with ``form`` as an urlencoded body (the trading writes)."""
+        body = urllib.parse.urlencode({k: str(v) for k, v in form.items()}).encode()
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
-        return self.request("POST", path, None, auth=auth, body=body, headers=headers)
+        return self.request(method, path, params, auth=auth, body=body, headers=headers)
 
     def request(
         self,

@@ -53,6 +53,14 @@ class Context:
     """What ``streaming.record`` recorded, for the streaming checks after it."""
     recent_bars: dict[str, list[int]] = field(default_factory=dict)
     """Times of each symbol's recent one-minute bars, read once per run (history checks)."""
+    account: str | None = None
+    """The account the trading checks use (default: the first of /accounts)."""
+    symbol: str | None = None
+    """The instrument the trading scenario trades (default: chosen from /instruments)."""
+    fill_seconds: float = 15.0
+    """How long the trading scenario waits for a market order to fill, an order to change."""
+    trading: Any = None
+    """The trading checks' shared state (``trading_setup.TradingRun``)."""
     failed: set[str] = field(default_factory=set)
     """Names of the checks that failed so far (later checks may depend on them)."""
 

@@ -9,24 +9,38 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from gateway.conformance import data_checks, history_checks, streaming_checks
+from gateway.conformance import (
+    access_checks,
+    account_checks,
+    data_checks,
+    history_checks,
+    streaming_checks,
+    trading_checks,
+)
 from gateway.conformance.model import Check, CheckFailed, CheckSkipped, Context, Outcome
 
 SUITES: dict[str, tuple[Check, ...]] = {
     "data": (*data_checks.CHECKS, *history_checks.CHECKS),
     "streaming": streaming_checks.CHECKS,
+    "trading": (*account_checks.CHECKS, *access_checks.CHECKS, *trading_checks.CHECKS),
 }
 """Every suite and its checks, in the order they run (later checks use what earlier found)."""
 
-PREREQUISITES = ("data.authorize", "data.groups", "data.symbol_info")
-"""What every suite builds on (the token, the symbols): run first when their suite is not."""
+PREREQUISITES: dict[str, tuple[str, ...]] = {
+    "data": (),
+    "streaming": ("data.authorize", "data.groups", "data.symbol_info"),
+    "trading": ("data.authorize",),
+}
+"""What each suite builds on (the token, the symbols): run first when their suite is not."""
 
 
 def checks_for(suites: Iterable[str]) -> list[Check]:
     """The checks of ``suites`` in order, after the prerequisites they need."""
-    chosen = [check for name in SUITES if name in set(suites) for check in SUITES[name]]
+    wanted = set(suites)
+    chosen = [check for name in SUITES if name in wanted for check in SUITES[name]]
     names = {check.name for check in chosen}
-    first = [c for c in data_checks.CHECKS if c.name in PREREQUISITES and c.name not in names]
+    needed = {need for name in wanted for need in PREREQUISITES[name]}
+    first = [c for c in data_checks.CHECKS if c.name in needed and c.name not in names]
     return [*first, *chosen]
 
 

@@ -185,7 +185,7 @@ def symbols_check(ctx: Context) -> None:
     silent = [
         name
         for name, row in ctx.symbols.items()
-        if name not in ids and _open_throughout(row, recording.started, recording.stopped)
+        if name not in ids and open_throughout(row, recording.started, recording.stopped)
     ]
     if silent:
         raise CheckFailed(
@@ -193,7 +193,8 @@ def symbols_check(ctx: Context) -> None:
         )
 
 
-def _open_throughout(row: dict[str, Any], start: float, end: float) -> bool:
+def open_throughout(row: dict[str, Any], start: float, end: float) -> bool:
+    """Whether the /symbol_info row's regular session is open from ``start`` to ``end``."""
     session, zone = row.get("session-regular"), row.get("timezone")
     if not isinstance(session, str) or zone not in TIMEZONES:
         return False
