@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,24 +23,22 @@ def _suites(text: str) -> tuple[str, ...]:
     return names
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 5 <= value <= 86400:
-        raise argparse.ArgumentTypeError(f"between 5 and 86400 seconds, not {text}")
-    return value
+def _bounded_seconds(low: float, high: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"between {low:g} and {high:g} seconds, not {text}")
+        return value
+
+    return parse
 
 
-def _fill_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 1 <= value <= 3600:
-        raise argparse.ArgumentTypeError(f"between 1 and 3600 seconds, not {text}")
-    return value
+_stream_seconds = _bounded_seconds(5, 86400)
+_fill_seconds = _bounded_seconds(1, 3600)
+_wait_seconds = _bounded_seconds(0, 3600)
 
 
 def add_command(sub: Any) -> None:
@@ -61,9 +60,14 @@ def add_command(sub: Any) -> None:
         help=f"suites to run, of {', '.join(SUITES)} (default all)",
     )  # fmt: skip
     p.add_argument(
-        "--stream-seconds", type=_seconds, default=150.0, metavar="S",
+        "--stream-seconds", type=_stream_seconds, default=150.0, metavar="S",
         help="how long the streaming checks record (default 150; at least 120 covers a whole "
         "minute for the history equality; TradingView records for hours)",
+    )  # fmt: skip
+    p.add_argument(
+        "--history-wait", type=_wait_seconds, default=120.0, metavar="S",
+        help="how long history.noDataChanges waits before asking again (default 120, as "
+        "TradingView; 0 skips it)",
     )  # fmt: skip
     p.add_argument("--account", help="the account the trading checks use (default the first)")
     p.add_argument(
@@ -102,6 +106,7 @@ def cmd_conformance(args: argparse.Namespace) -> int:
         account=args.account,
         symbol=args.symbol,
         fill_seconds=args.fill_seconds,
+        history_wait=args.history_wait,
         progress=lambda text: print(f"  … {text}", file=sys.stderr, flush=True),
     )
     checks = checks_for(args.suite)

@@ -166,8 +166,9 @@ class MarketQueries:
     )
     quotes: Statement | None = option(
         None,
-        doc="The latest quote of every symbol (fields symbol, bid, ask; optional time), polled "
-        "every poll_interval: each change is a tick.",
+        doc="The latest quote of every symbol (fields symbol, bid, ask; optional last and "
+        "last_size, the last trade), polled every poll_interval: each change of bid/ask is a "
+        "quote, each change of last/last_size a trade.",
     )
     bars: Statement | None = option(
         None,

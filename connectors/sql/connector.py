@@ -27,7 +27,7 @@ from connectors.sql._expressions import ExpressionError
 from connectors.sql._options import READS, SqlOptions
 from gateway.auth import passwords as _passwords
 from gateway.errors import ApiError
-from gateway.plugins.records import AccountListing, Bar, Listing, Principal, Quote
+from gateway.plugins.records import AccountListing, Bar, Listing, Principal, Quote, Trade
 from gateway.plugins.roles import ConnectorContext, Role, TickSink
 from gateway.store.database import anchor_sqlite_url, engine_options
 from gateway.trading.events import Changes
@@ -376,6 +376,7 @@ class SqlConnector:
 
     def _poll_quotes(self, statement: Statement, stopping: threading.Event) -> None:
         last: dict[str, tuple[float, float]] = {}
+        traded: dict[str, tuple[float, float]] = {}
         while True:
             try:
                 rows = self.read(statement, {})
@@ -389,6 +390,10 @@ class SqlConnector:
                 except (KeyError, TypeError, ValueError) as exc:
                     log.error("%s: %s", statement.where(), exc)
                     continue
+                trade = self._trade(statement, row, symbol, now, traded)
+                if trade is not None:
+                    for sink in self._sinks:
+                        sink.publish(trade)
                 if last.get(symbol) == sides:
                     continue
                 last[symbol] = sides
@@ -397,6 +402,33 @@ class SqlConnector:
                     sink.publish(quote)
             if stopping.wait(self.options.poll_interval.seconds):
                 return
+
+    @staticmethod
+    def _trade(
+        statement: Statement,
+        row: Mapping[str, Any],
+        symbol: str,
+        now: float,
+        traded: dict[str, tuple[float, float]],
+    ) -> Trade | None:
+        """A trade print when the row's optional ``last`` (and ``last_size``) changed.
+
+        Polling sees the last trade only: two trades at the same price and size between two
+        polls are one print. Without ``last`` the feed has quotes only.
+        """
+        if row.get("last") is None:
+            return None
+        try:
+            print_ = (float(row["last"]), float(row.get("last_size") or 0.0))
+        except (TypeError, ValueError) as exc:
+            log.error("%s: last: %s", statement.where(), exc)
+            return None
+        if traded.get(symbol) == print_:
+            return None
+        first = symbol not in traded
+        traded[symbol] = print_
+        # The first poll finds the last trade of before the gateway started: not a new print.
+        return None if first else Trade(symbol, now, *print_)
 
     # Order commands (mapped mode's writes) ----------------------------------------------------
 

@@ -73,7 +73,8 @@ def mapping(ctx: Context) -> None:
     if unknown:
         raise CheckFailed(f"/mapping maps symbols that are not instruments: {unknown[:5]}")
     if ctx.symbols:
-        chartless = sorted(set(run.instruments) - set(mapped) - set(ctx.symbols))
+        charted = set(mapped) | {n for n in run.instruments if _data_row(ctx, n) is not None}
+        chartless = sorted(set(run.instruments) - charted)
         if chartless:
             raise CheckFailed(
                 f"instruments neither mapped nor in /symbol_info (no chart): {chartless[:5]}"
@@ -119,8 +120,15 @@ def _two_sided(values: dict[str, Any]) -> bool:
     return isinstance(bid, int | float) and isinstance(ask, int | float) and 0 < bid <= ask
 
 
+def _data_row(ctx: Context, name: str) -> dict[str, Any] | None:
+    """The /symbol_info row of instrument ``name`` (by its ticker or by its symbol)."""
+    if name in ctx.symbols:
+        return ctx.symbols[name]
+    return next((row for row in ctx.symbols.values() if row.get("symbol") == name), None)
+
+
 def _in_session(ctx: Context, name: str) -> bool:
-    row = ctx.symbols.get(name)
+    row = _data_row(ctx, name)
     now = ctx.clock()
     return row is not None and open_throughout(row, now, now + 600)
 

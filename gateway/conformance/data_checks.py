@@ -92,8 +92,9 @@ def _streaming_status(ctx: Context) -> int:
 def groups(ctx: Context) -> None:
     """``/groups``: 200, JSON, ok; ids of lower-case latin letters and ``_``, one prefix.
 
-    The prefix (the broker's name) ends in ``_``. A server without groups (404) passes with
-    none, and ``/symbol_info`` is then asked without a group.
+    The prefix (the broker's name) ends in ``_``. A server without groups (404, or an empty
+    list: groups only restrict access) passes with none, and ``/symbol_info`` is then asked
+    without a group.
     """
     answer = ctx.client.get("/groups")
     if answer.status == 404:
@@ -103,14 +104,14 @@ def groups(ctx: Context) -> None:
     body = answer.ok_json("GET /groups")
     data = body.get("d")
     listed = data.get("groups") if isinstance(data, dict) else None
-    if not isinstance(listed, list) or not listed:
-        raise CheckFailed(f"GET /groups: d.groups is not a non-empty list: {body}")
+    if not isinstance(listed, list):
+        raise CheckFailed(f"GET /groups: d.groups is not a list: {body}")
     ids = [g.get("id") if isinstance(g, dict) else None for g in listed]
     for group_id in ids:
         if not isinstance(group_id, str) or not _GROUP_ID.match(group_id):
             raise CheckFailed(f"group id {group_id!r} is not lower-case latin letters and '_'")
     prefixes = {str(group_id).split("_", 1)[0] for group_id in ids}
-    if any("_" not in str(group_id) for group_id in ids) or len(prefixes) != 1:
+    if ids and (any("_" not in str(group_id) for group_id in ids) or len(prefixes) != 1):
         raise CheckFailed(f"group ids {ids} do not share one prefix ending in '_'")
     ctx.groups = [str(group_id) for group_id in ids]
 

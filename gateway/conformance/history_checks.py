@@ -8,10 +8,13 @@ with no bars in that stretch is left out of a check, and a check with no symbol 
 from __future__ import annotations
 
 import itertools
+import math
+import time
 from collections.abc import Callable
 from typing import Any
 
 from gateway.conformance.model import Check, CheckFailed, CheckSkipped, Context
+from gateway.market.sessions import SessionCalendar, SessionError, parse_session
 
 SUITE = "data"
 LOOKBACK_DAYS = 4
@@ -198,6 +201,79 @@ def empty_range(ctx: Context, symbol: str, times: list[int]) -> None:
         raise CheckFailed(f"bars in January 1970: {got['t'][:3]}")
 
 
+def price_match(ctx: Context, symbol: str, times: list[int]) -> None:
+    """A daily bar opens and closes as its session's first and last one-minute bars.
+
+    Compared for the whole sessions of the last days (not today's, not the oldest, which the
+    look-back may cut), with the daily bar at the session calendar's ``daily_bar_time``.
+    """
+    row = ctx.symbols[symbol]
+    if row.get("has-daily") is False:
+        return
+    try:
+        calendar = SessionCalendar(parse_session(str(row.get("session-regular"))), row["timezone"])
+    except (SessionError, KeyError, ValueError):
+        return  # data.symbol_info reports a session or time zone it cannot read
+    now = int(ctx.clock())
+    minutes = fetch(ctx, symbol, "1", **{"from": now - LOOKBACK_DAYS * DAY, "to": now})
+    sessions: dict[Any, list[tuple[float, float]]] = {}
+    for t, o, c in zip(minutes["t"], minutes["o"], minutes["c"], strict=True):
+        day = calendar.trading_day(t)
+        if day is not None:
+            sessions.setdefault(day, []).append((o, c))
+    whole = sorted(sessions)[1:]  # the oldest may be cut by the look-back
+    if whole and whole[-1] == calendar.trading_day(now):
+        whole.pop()  # today's session is still trading
+    daily = fetch(ctx, symbol, "1D", **{"from": now - (LOOKBACK_DAYS + 2) * DAY, "to": now})
+    by_time = dict(zip(daily["t"], zip(daily["o"], daily["c"], strict=True), strict=True))
+    for day in whole[-2:]:
+        when = calendar.daily_bar_time(day)
+        if when not in by_time:
+            raise CheckFailed(f"no daily bar at {when} for the session of {day}")
+        expected = (sessions[day][0][0], sessions[day][-1][1])
+        if not all(map(_close, by_time[when], expected)):
+            raise CheckFailed(
+                f"session {day}: daily open/close {by_time[when]}, first/last minute bars "
+                f"{expected}"
+            )
+
+
+def _close(a: object, b: object) -> bool:
+    return isinstance(a, int | float) and isinstance(b, int | float) and math.isclose(a, b)
+
+
+def no_data_changes(ctx: Context) -> None:
+    """Closed bars never change: the last 30 minutes again ``--history-wait`` s later, same bars.
+
+    TradingView repeats the request two minutes later with a later ``to``; the second answer
+    must hold the first's closed bars unchanged (the minute then in progress may change).
+    """
+    ctx.require("data.symbol_info")
+    if ctx.history_wait <= 0:
+        raise CheckSkipped("--history-wait 0")
+    first_at = int(ctx.clock())
+    start = first_at - 30 * MINUTE
+    first = {s: fetch(ctx, s, "1", **{"from": start, "to": first_at}) for s in ctx.symbols}
+    first = {s: bars for s, bars in first.items() if bars["t"]}
+    if not first:
+        raise CheckSkipped("no symbol has bars in the last 30 minutes")
+    deadline = time.monotonic() + ctx.history_wait
+    while (left := deadline - time.monotonic()) > 0:
+        ctx.progress(f"history.noDataChanges: asking again in {left:.0f} s")
+        time.sleep(min(left, 10.0))
+    failures = []
+    for symbol, bars in first.items():
+        again = fetch(ctx, symbol, "1", **{"from": start, "to": int(ctx.clock())})
+        closed = [i for i, t in enumerate(bars["t"]) if t + MINUTE <= first_at]
+        old = [tuple(bars[k][i] for k in FIELDS) for i in closed]
+        new = [tuple(again[k][i] for k in FIELDS) for i in range(min(len(closed), len(again["t"])))]
+        if old != new:
+            changed = next((a, b) for a, b in itertools.zip_longest(old, new) if a != b)
+            failures.append(f"{symbol}: closed bar {changed[0]} became {changed[1]}")
+    if failures:
+        raise CheckFailed("; ".join(failures[:3]))
+
+
 CHECKS = (
     Check(SUITE, "history.timeCorrectness", per_symbol(time_correctness)),
     Check(SUITE, "history.fromEqTo", per_symbol(from_eq_to)),
@@ -209,4 +285,6 @@ CHECKS = (
     Check(SUITE, "history.futureDaily", per_symbol(future_daily)),
     Check(SUITE, "history.dailyAvailability", per_symbol(daily_availability)),
     Check(SUITE, "history.emptyRange", per_symbol(empty_range)),
+    Check(SUITE, "history.priceMatch", per_symbol(price_match)),
+    Check(SUITE, "history.noDataChanges", no_data_changes),
 )

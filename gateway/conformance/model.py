@@ -53,6 +53,8 @@ class Context:
     """What ``streaming.record`` recorded, for the streaming checks after it."""
     recent_bars: dict[str, list[int]] = field(default_factory=dict)
     """Times of each symbol's recent one-minute bars, read once per run (history checks)."""
+    history_wait: float = 120.0
+    """How long ``history.noDataChanges`` waits before asking again (TradingView: 2 minutes)."""
     account: str | None = None
     """The account the trading checks use (default: the first of /accounts)."""
     symbol: str | None = None
