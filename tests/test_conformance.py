@@ -19,13 +19,13 @@ from gateway.cli import main
 from gateway.conformance.client import Client
 from gateway.conformance.model import Context, Outcome
 from gateway.conformance.runner import SUITES, checks_for, run
-from tests.conformance_server import Breakage, serving
+from tests.conformance_server import Breakage, serving, serving_streams
 from tests.conftest import DEMO
 from tests.live_gateway import copy_demo, serve
 
 
 def _check(url: str, login: str | None = "demo") -> list[Outcome]:
-    ctx = Context(Client(url), login=login, password="demo")
+    ctx = Context(Client(url), login=login, password="demo", history_wait=2)
     return run(ctx, SUITES["data"], say=lambda _line: None)
 
 
@@ -47,6 +47,7 @@ def test_a_correct_server_passes_every_check() -> None:
         (Breakage(duplicate_tokens=True), {"data.authorize"}),
         (Breakage(lower_case_exchange=True), {"data.symbol_info"}),
         (Breakage(html_groups=True), {"data.groups"}),
+        (Breakage(daily_close_off=True), {"history.priceMatch"}),
         (
             Breakage(bar_after_to=True),
             {
@@ -56,7 +57,7 @@ def test_a_correct_server_passes_every_check() -> None:
             },
         ),
     ],
-    ids=["duplicate tokens", "lower-case exchange", "HTML groups", "a bar after to"],
+    ids=["duplicate tokens", "lower-case exchange", "HTML groups", "daily close", "a bar after to"],
 )
 def test_a_broken_server_fails_exactly_the_checks_it_breaks(
     breakage: Breakage, expected: set[str]
@@ -77,6 +78,23 @@ def test_history_checks_are_skipped_when_symbol_info_fails() -> None:
     assert "data.symbol_info" in outcomes["history.fromEqTo"].reason
 
 
+@pytest.mark.parametrize(
+    ("breakage", "expected"),
+    [(Breakage(), set()), (Breakage(closing_stream=True), {"streaming.permanentConnection"})],
+    ids=["right", "a closing stream"],
+)
+def test_the_streaming_checks_pass_a_right_stream_and_fail_a_closing_one(
+    breakage: Breakage, expected: set[str]
+) -> None:
+    with serving_streams(breakage) as url:
+        ctx = Context(Client(url), login="x", password="y", stream_seconds=8)
+        outcomes = run(ctx, checks_for(["streaming"]), say=lambda _line: None)
+    assert _failed(outcomes) == expected, [o for o in outcomes if o.status == "failed"]
+    skipped = {o.name for o in outcomes if o.status == "skipped"}
+    assert skipped == {"streaming.historyEquality"}  # 8 s hold no whole minute
+    assert len(ctx.recording.connections) == 4
+
+
 @pytest.mark.slow
 def test_the_demo_passes_every_check(tmp_path: Path) -> None:
     # 125 s of streaming: a whole minute is recorded, so that history equality is compared.
@@ -88,6 +106,7 @@ def test_the_demo_passes_every_check(tmp_path: Path) -> None:
             login="demo",
             password="demo",
             stream_seconds=125,
+            history_wait=65,
             progress=progress.append,
         )
         outcomes = run(ctx, checks_for(SUITES), say=lambda _line: None)
@@ -107,6 +126,7 @@ def test_the_command_prints_a_line_per_check_and_writes_json_and_junit(
     monkeypatch.setattr(sys, "stdin", io.StringIO("y\n"))  # the password, as typed
     with serving() as url:
         status = main(["conformance", "--url", url, "--login", "x", "--suite", "data",
+                       "--history-wait", "2",
                        "--json", str(report), "--junit", str(junit)])  # fmt: skip
     out = capsys.readouterr().out
     assert status == 0, out
@@ -127,7 +147,8 @@ def test_the_command_prints_a_line_per_check_and_writes_json_and_junit(
 def test_a_broken_server_makes_the_command_exit_1_with_the_reason() -> None:
     with serving(Breakage(duplicate_tokens=True)) as url:
         done = subprocess.run(
-            [sys.executable, "-m", "gateway.cli", "conformance", "--url", url, "--login", "x"],
+            [sys.executable, "-m", "gateway.cli", "conformance", "--url", url, "--login", "x",
+             "--suite", "data", "--history-wait", "0"],
             input="y\n", capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip
     assert done.returncode == 1
@@ -145,6 +166,8 @@ def test_a_broken_server_makes_the_command_exit_1_with_the_reason() -> None:
         (["--url", "http://127.0.0.1:1", "--stream-seconds", "1e9"], "between 5 and 86400"),
         (["--url", "http://127.0.0.1:1", "--stream-seconds", "soon"], "not a number"),
         (["--url", "javascript:alert(1)"], "not an http(s) URL"),
+        (["--url", "http://127.0.0.1:1", "--history-wait", "-1"], "between 0 and 3600"),
+        (["--url", "http://127.0.0.1:1", "--fill-seconds", "0"], "between 1 and 3600"),
     ],
 )
 def test_bad_arguments_are_refused_with_a_reason(argv: list[str], message: str) -> None:

@@ -84,6 +84,9 @@ def mapping(ctx: Context) -> None:
 def quotes(ctx: Context) -> None:
     """``/quotes`` of every instrument: the spec's shape, each answered, bid ≤ ask.
 
+    A per-symbol ``s: error`` is excused only for an instrument whose session is closed by
+    ``/symbol_info`` (with the data suite run).
+
     The scenario's instrument is ``--symbol``, else the first with a two-sided quote, an
     instrument in session (by ``/symbol_info``) first.
     """
@@ -96,10 +99,14 @@ def quotes(ctx: Context) -> None:
     missing = [name for name in names if name not in by_name]
     if missing:
         raise CheckFailed(f"GET /quotes: no quote for {missing[:5]}")
-    failed = [f"{n}: {row.get('errmsg')}" for n, row in by_name.items() if row["s"] != "ok"]
+    # Outside its session an instrument may have no price yet (a feed without history):
+    # excused only where /symbol_info says the session is closed.
+    failed = [n for n, row in by_name.items() if row["s"] != "ok" and not _closed_now(ctx, n)]
     if failed:
-        raise CheckFailed(f"GET /quotes: error for {failed[:3]}")
+        raise CheckFailed(f"GET /quotes: s: error for {failed[:5]}")
     for name, row in by_name.items():
+        if row["s"] != "ok":
+            continue
         values = row["v"]
         bid, ask = values.get("bid"), values.get("ask")
         if bid is not None and ask is not None and bid > ask:
@@ -125,6 +132,12 @@ def _data_row(ctx: Context, name: str) -> dict[str, Any] | None:
     if name in ctx.symbols:
         return ctx.symbols[name]
     return next((row for row in ctx.symbols.values() if row.get("symbol") == name), None)
+
+
+def _closed_now(ctx: Context, name: str) -> bool:
+    row = _data_row(ctx, name)
+    now = ctx.clock()
+    return row is not None and not open_throughout(row, now, now)
 
 
 def _in_session(ctx: Context, name: str) -> bool:
