@@ -46,12 +46,13 @@ def test_the_table_s_symbols_and_instruments_are_served(
     example: tuple[Path, str], tmp_path: Path
 ) -> None:
     path, url = example
-    # The YAML's EURUSD wins over the table's row of the same name.
+    # The YAML's EURUSD wins over the table's row of the same name; the YAML's futures
+    # contract (the table lacks its root and expiration) comes before the table's rows.
     execute(url, "UPDATE symbols SET descr = 'from the table' WHERE sym = 'EURUSD'")
     app = serve(path, tmp_path)
     info = app.get("/symbol_info").json
     assert_valid("getSymbolInfo", info)
-    assert info["symbol"] == ["EURUSD", "AAPL", "BTCUSD"]
+    assert info["symbol"] == ["EURUSD", "ESZ6", "AAPL", "BTCUSD"]
     by_name = {name: i for i, name in enumerate(info["symbol"])}
     assert info["description"][by_name["EURUSD"]] == "Euro / US Dollar"
     assert info["pricescale"][by_name["AAPL"]] == 100
@@ -109,7 +110,7 @@ def test_bad_rows_are_left_out_and_reported_by_check_connect(
     # Served anyway at run time (serve refuses before): the good rows, and the bad ones logged.
     with caplog.at_level(logging.ERROR, "gateway.config"):
         info = serve(path, tmp_path).get("/symbol_info").json
-    assert info["symbol"] == ["EURUSD", "AAPL", "BTCUSD"]
+    assert info["symbol"] == ["EURUSD", "ESZ6", "AAPL", "BTCUSD"]
     assert "row 4 (ODD)" in caplog.text
 
 
