@@ -10,11 +10,8 @@ rule; each must fail exactly the checks that test it.
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
-import subprocess
-import sys
 import threading
 import urllib.request
 from collections.abc import Iterable, Iterator
@@ -27,9 +24,9 @@ from gateway.conformance.model import Context, Outcome
 from gateway.conformance.runner import SUITES, checks_for, run
 from tests.breaking_proxy import Spoil, proxying
 from tests.conftest import DEMO
-from tests.fix_app import eventually, free_port
 from tests.live_gateway import LiveGateway, copy_demo, login, serve
 from tests.sql_broker import EXAMPLE, load_back_office, load_broker
+from tests.test_fix_venue import SIMULATOR_PASSWORD, simulator  # noqa: F401 - a fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 EXCUSED = {
@@ -101,30 +98,14 @@ def test_the_sql_broker_passes_every_check(sql_broker: LiveGateway) -> None:
 
 
 @pytest.mark.slow
-def test_the_fix_demo_passes_every_check(tmp_path: Path) -> None:
-    copy_demo(ROOT / "examples" / "demo", tmp_path)
+def test_the_fix_demo_passes_every_check(tmp_path: Path, simulator: int) -> None:  # noqa: F811
     target = tmp_path / "fix-demo"
     shutil.copytree(ROOT / "examples" / "fix-demo", target, ignore=shutil.ignore_patterns("*.db*"))
-    port = free_port()
     config = target / "gateway.yaml"
-    config.write_text(
-        config.read_text(encoding="utf-8").replace("port: 9878", f"port: {port}"), "utf-8"
-    )
-    log, demo = tmp_path / "venue.log", tmp_path / "demo" / "gateway.yaml"
-    with log.open("wb") as sink:
-        venue = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "fix-venue", str(demo),
-             "--listen", f"127.0.0.1:{port}"],
-            stdout=sink, stderr=subprocess.STDOUT, env=os.environ | {"FIX_PASSWORD": "demo"},
-        )  # fmt: skip
-    try:
-        eventually(lambda: b"fix-venue: accepting" in log.read_bytes() or venue.poll() is not None)
-        assert venue.poll() is None, log.read_text()
-        with serve(config) as gateway:
-            outcomes = _outcomes(f"http://127.0.0.1:{gateway.port}", "demo", "demo")
-    finally:
-        venue.terminate()
-        venue.wait(timeout=30)
+    text = config.read_text(encoding="utf-8").replace("port: 9878", f"port: {simulator}")
+    config.write_text(text, encoding="utf-8")
+    with serve(config, env={"FIX_PASSWORD": SIMULATOR_PASSWORD}) as gateway:
+        outcomes = _outcomes(f"http://127.0.0.1:{gateway.port}", "demo", "demo")
     # The FIX demo's history is built from the live feed only: a fresh one has no bars yet.
     history = {o.name for o in outcomes if o.name.startswith("history.")}
     assert _problems(outcomes, set(EXCUSED) | history) == []

@@ -29,6 +29,7 @@ from tests.live_gateway import copy_demo, serve
 from tests.stream_client import StreamClient
 
 ROOT = Path(__file__).resolve().parent.parent
+SIMULATOR_PASSWORD = "s3cret"
 
 
 @pytest.fixture
@@ -40,7 +41,8 @@ def simulator(tmp_path: Path) -> Iterator[int]:
         proc = subprocess.Popen(
             [sys.executable, "-m", "gateway.cli", "fix-venue", str(config),
              "--listen", f"127.0.0.1:{port}"],
-            stdout=sink, stderr=subprocess.STDOUT, env=os.environ | {"FIX_PASSWORD": "s3cret"},
+            stdout=sink, stderr=subprocess.STDOUT,
+            env=os.environ | {"FIX_PASSWORD": SIMULATOR_PASSWORD},
         )  # fmt: skip
     try:
         eventually(lambda: b"fix-venue: accepting" in log.read_bytes() or proc.poll() is not None)
