@@ -1,8 +1,10 @@
-"""nginx in front of servers under test, configured from deploy/nginx's template.
+"""nginx on loopback for the benchmarks: in front of servers under test, or answering alone.
 
-The reference deployment's own site file (``deploy/nginx/gateway.conf.template``) is rendered as
-the nginx image renders it (only its variables are replaced) and run by the nginx on PATH, in a
-directory of its own, on loopback. The scale suite and the deployment test both use it.
+:class:`Nginx` renders the reference deployment's own site file
+(``deploy/nginx/gateway.conf.template``) as the nginx image renders it (only its variables are
+replaced), over TLS; the scale suite and the deployment test use it. :class:`StaticNginx` answers
+one fixed body over plain HTTP: the HTTP ceiling of :mod:`bench.ceiling`. Both run the nginx on
+PATH (or the one given) in a directory of their own.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from bench.servers import HOST, REPO_ROOT, free_port
 from gateway.auth.oauth.certificates import make_test_certificate
 
 TEMPLATE = REPO_ROOT / "deploy" / "nginx" / "gateway.conf.template"
+MISSING = "nginx is not installed (Debian: apt-get install nginx)"
 
 
 def binary() -> str | None:
@@ -40,28 +43,13 @@ def certificate(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-class Nginx:
-    """nginx serving the reference site for ``upstreams`` (ports on loopback), over TLS.
+class _Process:
+    """An nginx master in the foreground with ``http`` as its http block, listening on ``port``."""
 
-    ``extra`` is more configuration inside ``http {}`` (the scale suite's static ceiling).
-    """
-
-    def __init__(self, directory: Path, upstreams: list[int], extra: str = "") -> None:
-        exe = binary()
-        if exe is None:
-            raise RuntimeError("nginx is not installed (Debian: apt-get install nginx)")
-        directory.mkdir(parents=True, exist_ok=True)
-        self.directory = directory
-        self.port = free_port()
-        self.cert, self.key = certificate(directory)
-        site = string.Template(TEMPLATE.read_text(encoding="utf-8")).safe_substitute(
-            GATEWAY_UPSTREAMS=" ".join(f"server {HOST}:{port};" for port in upstreams),
-            LISTEN=f"{HOST}:{self.port} ssl",
-            TLS_CERT=str(self.cert),
-            TLS_KEY=str(self.key),
-            LOG_DIR=str(directory),
-        )
-        (directory / "gateway.conf").write_text(site, encoding="utf-8")
+    def __init__(
+        self, exe: str, directory: Path, http: str, port: int, worker_processes: int = 1
+    ) -> None:
+        self.directory, self.port = directory, port
         user = "user root;\n" if os.geteuid() == 0 else ""
         temp = " ".join(
             f"{kind}_temp_path {directory / kind};"
@@ -69,10 +57,10 @@ class Nginx:
         )
         conf = directory / "nginx.conf"
         conf.write_text(
-            f"{user}worker_processes 1;\npid {directory / 'nginx.pid'};\n"
+            f"{user}worker_processes {worker_processes};\npid {directory / 'nginx.pid'};\n"
             f"error_log {directory / 'error.log'} warn;\n"
             "events { worker_connections 4096; }\n"
-            f"http {{ {temp} include {directory / 'gateway.conf'}; {extra} }}\n",
+            f"http {{ {temp} {http} }}\n",
             encoding="utf-8",
         )
         check = subprocess.run(
@@ -105,3 +93,66 @@ class Nginx:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
+
+
+class Nginx(_Process):
+    """nginx serving the reference site for ``upstreams`` (ports on loopback), over TLS.
+
+    ``extra`` is more configuration inside ``http {}`` (the scale suite's static ceiling).
+    """
+
+    def __init__(self, directory: Path, upstreams: list[int], extra: str = "") -> None:
+        exe = binary()
+        if exe is None:
+            raise RuntimeError(MISSING)
+        directory.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        self.cert, self.key = certificate(directory)
+        site = string.Template(TEMPLATE.read_text(encoding="utf-8")).safe_substitute(
+            GATEWAY_UPSTREAMS=" ".join(f"server {HOST}:{u};" for u in upstreams),
+            LISTEN=f"{HOST}:{port} ssl",
+            TLS_CERT=str(self.cert),
+            TLS_KEY=str(self.key),
+            LOG_DIR=str(directory),
+        )
+        (directory / "gateway.conf").write_text(site, encoding="utf-8")
+        super().__init__(exe, directory, f"include {directory / 'gateway.conf'}; {extra}", port)
+
+
+class StaticNginx(_Process):
+    """nginx answering ``GET path`` with ``body`` (JSON) itself, over plain HTTP on loopback.
+
+    Keep-alive as gunicorn's (``keepalive`` seconds, no cap on requests per connection) and the
+    access log on, as for the hello app it is compared with, so that what differs is the server.
+    ``exe`` is the nginx to run (default: :func:`binary`).
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        path: str,
+        body: str,
+        *,
+        workers: int = 1,
+        keepalive: int = 75,
+        exe: str | None = None,
+    ) -> None:
+        exe = exe or binary()
+        if exe is None:
+            raise RuntimeError(MISSING)
+        if not Path(exe).is_file():
+            raise RuntimeError(f"nginx: {exe}: no such file")
+        if "'" in body or "\\" in body:
+            raise ValueError("the body must not hold quotes or backslashes (nginx's string)")
+        directory.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        self.path = path
+        site = (
+            f"access_log {directory / 'access.log'}; keepalive_timeout {keepalive}s; "
+            # nginx closes a keep-alive connection after 1000 requests by default; gunicorn
+            # never does, and reconnecting would count against nginx.
+            "keepalive_requests 1000000000; "
+            f"server {{ listen {HOST}:{port}; "
+            f"location = {path} {{ default_type application/json; return 200 '{body}'; }} }}"
+        )
+        super().__init__(exe, directory, site, port, worker_processes=workers)

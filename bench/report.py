@@ -51,7 +51,8 @@ def guarded(
 ) -> tuple[int, dict[str, Any] | None]:
     """``run(args)``, with a suite's exits: 130 on Ctrl-C, 2 when the run could not be made.
 
-    The document is None in both cases; the reason is printed on stderr.
+    The document is None in both cases; the reason is printed on stderr. A server that stops
+    answering (a socket's timeout, a refused connection) is such a reason too, not a traceback.
     """
     try:
         return run(args)
@@ -60,6 +61,9 @@ def guarded(
         return 130, None
     except RuntimeError as exc:
         print(f"bench: {suite}: {exc}", file=sys.stderr, flush=True)
+        return 2, None
+    except OSError as exc:
+        print(f"bench: {suite}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
         return 2, None
 
 
