@@ -67,7 +67,9 @@ def test_a_quick_report_has_the_baselines_with_real_numbers_and_the_plots(
     status = report_all.main(["--quick", "--suites", "ceiling,http,sql", "--output", str(tmp_path)])
 
     out, err = capsys.readouterr()
-    assert status == 0, err[-3000:]
+    # bench.sql exits 1 when its ratio misses its target (2x), which a loaded CI machine may
+    # make happen: a measurement, not a broken report. Every other suite must exit 0.
+    assert status in (0, 1), err[-3000:]
     page = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert out == page  # stdout is the report alone; the suites' pages went to stderr
     ceiling = _rows(page, "ceiling")
@@ -87,11 +89,10 @@ def test_a_quick_report_has_the_baselines_with_real_numbers_and_the_plots(
     assert "![Throughput](throughput.png)" in page and "![Latency](latency.png)" in page
 
     document = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
-    assert {name: s["status"] for name, s in document["suites"].items()} == {
-        "ceiling": 0,
-        "http": 0,
-        "sql": 0,
-    }
+    statuses = {name: s["status"] for name, s in document["suites"].items()}
+    assert statuses.pop("sql") in (0, 1), err[-3000:]
+    assert statuses == {"ceiling": 0, "http": 0}, err[-3000:]
+    assert status == max(0, *(s["status"] for s in document["suites"].values()))
     assert document["not_measured"] == []
     assert {h["suite"] for h in document["headlines"]} == {"ceiling", "http", "sql"}
     for name in ("throughput", "latency"):
