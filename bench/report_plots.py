@@ -56,9 +56,13 @@ def _chart(rows: int, bars: int) -> tuple[Chart, Axes]:
 def _finish(
     chart: Chart, ax: Axes, title: str, xlabel: str, span: tuple[float, float], path: Path
 ) -> None:
-    ax.set_xscale("log")
+    # A figure of 0 (a target that measured nothing) has no place on a log axis: the axis
+    # starts below the smallest positive one (matplotlib would warn and ignore a 0 limit).
+    low = span[0] if span[0] > 0 else (span[1] / 1000 if span[1] > 0 else 0.1)
+    high = max(span[1], low)
     # Room on the right for the values written after the longest bars.
-    ax.set_xlim(span[0] / 2, span[1] * 4)
+    ax.set_xlim(low / 2, high * 4)  # before the scale: no autoscaling over the zeros
+    ax.set_xscale("log")
     ax.set_xlabel(xlabel)
     ax.set_title(title, loc="left", fontsize=11)
     ax.margins(y=0.01)

@@ -19,7 +19,7 @@ import pytest
 from matplotlib import image
 
 # `bench` is importable because `tests` is a package (see tests/test_bench_smoke.py).
-from bench import nginx, report_all
+from bench import nginx, report_all, report_plots
 from tests.servers import in_ci
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -154,3 +154,15 @@ def test_an_output_that_is_not_a_directory_is_one_line_before_anything_runs(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == f"bench: --output {occupied / 'results'}: Not a directory\n"
+
+
+def test_a_figure_of_zero_does_not_break_the_log_axis(tmp_path: Path) -> None:
+    # A target that measured nothing (0 requests/s) once made matplotlib warn about a
+    # non-positive limit on the log axis; the test suite turns warnings into errors.
+    for span, bars in (((0.0, 100.0), [0.0, 100.0]), ((0.0, 0.0), [0.0])):
+        chart, ax = report_plots._chart(1, len(bars))
+        for y, value in enumerate(bars):
+            ax.barh(y, value)
+        report_plots._finish(chart, ax, "title", "requests/s", span, tmp_path / "zero.png")
+        assert (tmp_path / "zero.png").read_bytes()[:8] == PNG_MAGIC
+        assert ax.get_xlim()[0] > 0
