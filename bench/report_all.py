@@ -173,6 +173,8 @@ class Outcome:
     status: int
     seconds: float
     document: dict[str, Any] | None
+    load: float
+    """The machine's 1-minute load average when it started: others' work shows there."""
 
 
 def _stamp(path: Path) -> tuple[int, int, int] | None:
@@ -194,6 +196,7 @@ def run_suite(name: str, args: argparse.Namespace) -> Outcome:
     before = _stamp(path)
     argv = [*suite.argv(args), "--output", str(args.output)]
     say(f"== {name}: python -m {suite.main.__module__} {shlex.join(argv)}")
+    load = round(os.getloadavg()[0], 2)
     began = time.monotonic()
     try:
         # The suites print their pages on stdout; this command's stdout is the report alone.
@@ -209,7 +212,7 @@ def run_suite(name: str, args: argparse.Namespace) -> Outcome:
     if status != 130 and _stamp(path) not in (None, before):
         document = json.loads(path.read_text(encoding="utf-8"))
     say(f"== {name}: exit status {status}, {seconds:g} s")
-    return Outcome(status, seconds, document)
+    return Outcome(status, seconds, document, load)
 
 
 # -- the report ------------------------------------------------------------------------------
@@ -253,7 +256,9 @@ def markdown(document: dict[str, Any], rows: Sequence[Headline], plots: Sequence
         "",
         *[f"- {note}" for note in NOTES],
         "",
-        "Suites of this run (each page has every figure and its notes):",
+        "Suites of this run (each page has every figure and its notes; the load average is the "
+        "machine's over the minute before the suite started, the previous suite's work "
+        "included: much more than the CPU count means other work shared the machine):",
         "",
     ]
     for name, suite in document["suites"].items():
@@ -262,7 +267,10 @@ def markdown(document: dict[str, Any], rows: Sequence[Headline], plots: Sequence
         )
         page_name = Path(REGISTRY[name].result).with_suffix(".md").name
         page = f"[{page_name}]({page_name})" if suite["measured"] else "no page written"
-        lines.append(f"- {name}: {state}, {_minutes(suite['seconds'])}; {page}")
+        lines.append(
+            f"- {name}: {state}, {_minutes(suite['seconds'])} (load average {suite['load']:g} "
+            f"when it started); {page}"
+        )
     if document["not_measured"]:
         lines += ["", "Not measured in this run:", ""]
         lines += [f"- {text}" for text in document["not_measured"]]
@@ -301,7 +309,12 @@ def write_report(
             "load_generator", "none (no HTTP load in this run)"
         ),
         "suites": {
-            n: {"status": o.status, "seconds": o.seconds, "measured": o.document is not None}
+            n: {
+                "status": o.status,
+                "seconds": o.seconds,
+                "load": o.load,
+                "measured": o.document is not None,
+            }
             for n, o in outcomes.items()
         },
         "not_measured": missing,

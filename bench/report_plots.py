@@ -34,6 +34,11 @@ DPI = 100
 WIDTH_IN = 11.0
 
 
+def _short(value: float) -> str:
+    """Three significant digits, and whole numbers from 100 on (1,010, not 1.01e+03)."""
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+
+
 def _label(row: Headline) -> str:
     measure = row.measure.replace("`", "").replace("**", "")
     conns = "" if row.connections is None else f", {row.connections} conn"
@@ -106,8 +111,7 @@ def throughput(rows: Sequence[Headline], path: Path) -> bool:
     for y, key, figure in bars:
         rps = figure.rps or 0.0
         ax.barh(y, rps, height=BAR, color=colours[key])
-        ax.text(rps * 1.05, y, f"{rps:,.0f}" if rps >= 100 else f"{rps:.3g}", va="center",
-                fontsize=7)  # fmt: skip
+        ax.text(rps * 1.05, y, _short(rps), va="center", fontsize=7)
     ax.set_yticks(ticks, [_label(r) for r in targets])
     values = [figure.rps or 0.0 for _y, _key, figure in bars]
     _finish(chart, ax, "Throughput: requests/s, next to the baselines of the same run",
@@ -134,7 +138,7 @@ def latency(rows: Sequence[Headline], path: Path) -> bool:
         ax.barh(y, p50, height=BAR, color=colours[key])
         ax.errorbar(p50, y, xerr=[[0.0], [max(0.0, p99 - p50)]], color="#333333",
                     elinewidth=0.8, capsize=2)  # fmt: skip
-        ax.text(max(p50, p99) * 1.08, y, f"{p50:.3g} / {p99:.3g}", va="center", fontsize=7)
+        ax.text(max(p50, p99) * 1.08, y, f"{_short(p50)} / {_short(p99)}", va="center", fontsize=7)
     ax.set_yticks(ticks, [_label(r) for r in targets])
     values = [v for _y, _key, f in bars for v in (f.p50_ms, f.p99_ms) if v is not None]
     _finish(chart, ax, "Latency: p50 (bar) and p99 (whisker), next to the baselines of the same "
