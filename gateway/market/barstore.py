@@ -55,10 +55,15 @@ class BarStore:
         if not rows:
             return
         engine = self._db.engine
-        with engine.begin() as conn:
-            for start in range(0, len(rows), 500):
-                conn.execute(self._insert(engine.dialect.name, rows[start : start + 500], replace))
+        for start in range(0, len(rows), 500):
+            if start:
+                # Between transactions, never inside one: a greenlet that yields holding
+                # SQLite's write lock stalls every other writer of its gevent worker in
+                # SQLite's busy wait (orders failed with "database is locked"). Each batch is
+                # whole; a back-fill cut between batches is written again without harm.
                 pause()
+            with engine.begin() as conn:
+                conn.execute(self._insert(engine.dialect.name, rows[start : start + 500], replace))
 
     def range(self, symbol: str, start: int, end: int) -> list[Bar]:
         """Bars with ``start <= time <= end``, ascending."""
