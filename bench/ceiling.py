@@ -239,11 +239,7 @@ def markdown(document: dict[str, Any]) -> str:
 
 def run_and_write(args: argparse.Namespace) -> int:
     """Run the suite, write ``ceiling.json`` and ``ceiling.md``, print the page; the status."""
-    status, document = report.guarded("ceiling", run, args)
-    if document is None:
-        return status
-    report.publish("ceiling", document, markdown(document), args.output, say)
-    return status
+    return report.run_and_publish("ceiling", run, markdown, args, say)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -208,11 +208,7 @@ def run(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
 
 def run_and_write(args: argparse.Namespace) -> int:
     """Run the suite, write ``market.json`` and ``market.md``, print the tables; the status."""
-    status, document = report.guarded("market", run, args)
-    if document is None:
-        return status
-    report.publish("market", document, markdown(document), args.output, say)
-    return status
+    return report.run_and_publish("market", run, markdown, args, say)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -89,6 +89,20 @@ def publish(
     say(f"written: {paths[0]} and {paths[1]}")
 
 
+def run_and_publish(
+    suite: str,
+    run: Callable[[argparse.Namespace], tuple[int, dict[str, Any]]],
+    markdown: Callable[[dict[str, Any]], str],
+    args: argparse.Namespace,
+    say: Callable[[str], None],
+) -> int:
+    """Run a suite (``guarded``) and publish its page; the suite's exit status."""
+    status, document = guarded(suite, run, args)
+    if document is not None:
+        publish(suite, document, markdown(document), args.output, say)
+    return status
+
+
 def suite_parser(
     suite: str, description: str, add_arguments: Callable[[argparse.ArgumentParser], None]
 ) -> argparse.ArgumentParser:

@@ -28,6 +28,7 @@ SERIES = (
     ("baseline", "the suite's other baseline", "#8c8c8c"),
 )
 """Each bar's source, legend and colour: the same in both plots."""
+COLOURS = {key: colour for key, _legend, colour in SERIES}
 BAR = 0.2
 """Height of one bar, in y units (a row's bars are stacked with no gap)."""
 DPI = 100
@@ -107,10 +108,9 @@ def throughput(rows: Sequence[Headline], path: Path) -> bool:
         return False
     ticks, bars = _layout(targets)
     chart, ax = _chart(len(targets), len(bars))
-    colours = {key: colour for key, _legend, colour in SERIES}
     for y, key, figure in bars:
         rps = figure.rps or 0.0
-        ax.barh(y, rps, height=BAR, color=colours[key])
+        ax.barh(y, rps, height=BAR, color=COLOURS[key])
         ax.text(rps * 1.05, y, _short(rps), va="center", fontsize=7)
     ax.set_yticks(ticks, [_label(r) for r in targets])
     values = [figure.rps or 0.0 for _y, _key, figure in bars]
@@ -130,12 +130,11 @@ def latency(rows: Sequence[Headline], path: Path) -> bool:
         return False
     ticks, bars = _layout(targets)
     chart, ax = _chart(len(targets), len(bars))
-    colours = {key: colour for key, _legend, colour in SERIES}
     for y, key, figure in bars:
         p50, p99 = figure.p50_ms, figure.p99_ms
         if p50 is None or p99 is None:
             continue
-        ax.barh(y, p50, height=BAR, color=colours[key])
+        ax.barh(y, p50, height=BAR, color=COLOURS[key])
         ax.errorbar(p50, y, xerr=[[0.0], [max(0.0, p99 - p50)]], color="#333333",
                     elinewidth=0.8, capsize=2)  # fmt: skip
         ax.text(max(p50, p99) * 1.08, y, f"{_short(p50)} / {_short(p99)}", va="center", fontsize=7)

@@ -118,11 +118,7 @@ def run(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
 
 def run_and_write(args: argparse.Namespace) -> int:
     """Run the suite, write ``scale.json`` and ``scale.md``, print the tables; the status."""
-    status, document = report.guarded("scale", run, args)
-    if document is None:
-        return status
-    report.publish("scale", document, markdown(document), args.output, say)
-    return status
+    return report.run_and_publish("scale", run, markdown, args, say)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -159,3 +159,25 @@ def test_a_broken_trading_server_fails_exactly_what_it_breaks(
     failed = {o.name for o in outcomes if o.status == "failed"}
     assert failed == expected, [o for o in outcomes if o.status == "failed"]
     assert all(o.reason for o in outcomes if o.status == "failed")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "check", "reason"),
+    [
+        ("account", "NO-SUCH'; DROP TABLE orders;--", "trading.accounts", "is not among /accounts"),
+        ("symbol", "<script>alert(1)</script>", "trading.instruments", "is not an instrument"),
+    ],
+)
+def test_an_unknown_account_or_instrument_fails_with_its_name_and_places_nothing(
+    demo: LiveGateway, option: str, value: str, check: str, reason: str
+) -> None:
+    token = login(demo.port)
+    before = demo_orders(demo, token)
+    outcomes = _outcomes(
+        f"http://127.0.0.1:{demo.port}", "demo", "demo", suites=["trading"], **{option: value}
+    )
+    failed = {o.name: o.reason for o in outcomes if o.status == "failed"}
+    assert list(failed) == [check] and reason in failed[check] and value in failed[check]
+    skipped = {o.name for o in outcomes if o.status == "skipped"}
+    assert {"trading.limitOrder", "trading.marketOrder", "trading.cleanup"} <= skipped
+    assert demo_orders(demo, token) == before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,10 +12,13 @@ import pytest
 import sqlalchemy as sa
 import webtest
 
+from connectors.sql._options import SqlOptions
+from connectors.sql.connector import SqlConnector
 from gateway.app import Gateway, build
 from gateway.config import load_config
 from gateway.config.types import Duration
 from gateway.conformance.schemas import assert_valid
+from gateway.plugins.records import Trade
 from tests.conftest import bearer, with_store
 from tests.sql_broker import EXAMPLE, load_back_office, load_broker
 
@@ -80,3 +84,26 @@ def test_a_quote_changed_in_the_broker_s_table_reaches_quotes(
         time.sleep(0.05)
     assert_valid("getQuotes", resp.json)
     assert (values["bid"], values["ask"]) == (1.11111, 1.11121)
+
+
+def test_the_quotes_last_column_becomes_trades_and_bad_values_are_logged_not_traded(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    options = load_config(EXAMPLE / "gateway.yaml").connectors["broker_db"].options
+    assert isinstance(options, SqlOptions) and options.market_data is not None
+    quotes = options.market_data.quotes
+    assert quotes is not None
+    traded: dict[str, tuple[float, float]] = {}
+
+    def trade(row: dict[str, object]) -> Trade | None:
+        return SqlConnector._trade(quotes, row, "EURUSD", 100.0, traded)
+
+    assert trade({"last": 1.1}) is None  # the last trade of before the start: not new
+    assert trade({"last": 1.1}) is None  # unchanged
+    assert trade({"last": 1.2, "last_size": 5}) == Trade("EURUSD", 100.0, 1.2, 5.0)
+    with caplog.at_level(logging.ERROR):
+        assert trade({"last": "1'; DROP TABLE quotes;--"}) is None
+        assert trade({"last": 1.3, "last_size": [1]}) is None
+    assert "DROP TABLE" in caplog.text and caplog.text.count("last:") == 2
+    assert trade({"last": None}) is None  # no last: a quotes-only feed
+    assert traded["EURUSD"] == (1.2, 5.0)  # bad rows changed nothing

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from gateway.conformance.client import Answer
 from gateway.conformance.model import CheckFailed, CheckSkipped, Context
@@ -102,19 +103,35 @@ def orders(ctx: Context, run: TradingRun) -> dict[str, dict[str, Any]]:
     return {o["id"]: o for o in ok_data(got, "getOrders", "GET /orders")}
 
 
+T = TypeVar("T")
+
+
+def poll(read: Callable[[], T], done: Callable[[T], bool], seconds: float) -> tuple[bool, T]:
+    """``read()`` every ``POLL_SECONDS`` until ``done`` says so or ``seconds`` pass.
+
+    Whether it got there, and the last value read (for the failure's reason).
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        value = read()
+        if done(value):
+            return True, value
+        if time.monotonic() >= deadline:
+            return False, value
+        time.sleep(POLL_SECONDS)
+
+
 def wait_for_order(
     ctx: Context, run: TradingRun, order_id: str, statuses: set[str], seconds: float
 ) -> dict[str, Any]:
     """Poll ``/orders`` until the order has one of ``statuses``; CheckFailed after ``seconds``."""
-    deadline = time.monotonic() + seconds
-    last: dict[str, Any] | None = None
-    while True:
-        last = orders(ctx, run).get(order_id)
-        if last is not None and last.get("status") in statuses:
-            return last
-        if time.monotonic() >= deadline:
-            break
-        time.sleep(POLL_SECONDS)
+    reached, last = poll(
+        lambda: orders(ctx, run).get(order_id),
+        lambda order: order is not None and order.get("status") in statuses,
+        seconds,
+    )
+    if reached and last is not None:
+        return last
     seen = "not in /orders" if last is None else f"status {last.get('status')!r}"
     raise CheckFailed(
         f"order {order_id}: {seen} after {seconds:g} s, expected {' or '.join(sorted(statuses))}"
@@ -123,21 +140,19 @@ def wait_for_order(
 
 def wait_cancelled(ctx: Context, run: TradingRun, order_id: str, seconds: float) -> None:
     """The order shows ``cancelled`` in ``/orders``, or (gone from it) in ``/ordersHistory``."""
-    deadline = time.monotonic() + seconds
-    while True:
-        listed = orders(ctx, run)
-        order = listed.get(order_id)
-        if order is not None and order.get("status") == "cancelled":
-            return
-        if order is None and _cancelled_in_history(ctx, run, order_id):
-            return
-        if time.monotonic() >= deadline:
-            seen = "gone from /orders" if order is None else f"status {order.get('status')!r}"
-            raise CheckFailed(
-                f"order {order_id}: {seen} {seconds:g} s after its cancellation, not shown "
-                "cancelled (TradingView keeps showing an order it never sees cancelled)"
-            )
-        time.sleep(POLL_SECONDS)
+
+    def cancelled(order: dict[str, Any] | None) -> bool:
+        if order is None:
+            return _cancelled_in_history(ctx, run, order_id)
+        return order.get("status") == "cancelled"
+
+    reached, order = poll(lambda: orders(ctx, run).get(order_id), cancelled, seconds)
+    if not reached:
+        seen = "gone from /orders" if order is None else f"status {order.get('status')!r}"
+        raise CheckFailed(
+            f"order {order_id}: {seen} {seconds:g} s after its cancellation, not shown "
+            "cancelled (TradingView keeps showing an order it never sees cancelled)"
+        )
 
 
 def _cancelled_in_history(ctx: Context, run: TradingRun, order_id: str) -> bool:
@@ -233,16 +248,15 @@ def wait_for_qty(
     ctx: Context, run: TradingRun, instrument: str, expected: float, seconds: float
 ) -> None:
     """Poll the positions until the instrument's signed quantity is ``expected``."""
-    deadline = time.monotonic() + seconds
-    while True:
-        qty = net_qty(ctx, run, instrument)
-        if math.isclose(qty, expected, rel_tol=1e-9, abs_tol=1e-9):
-            return
-        if time.monotonic() >= deadline:
-            raise CheckFailed(
-                f"{instrument}: position {qty:g} after {seconds:g} s, expected {expected:g}"
-            )
-        time.sleep(POLL_SECONDS)
+    reached, qty = poll(
+        lambda: net_qty(ctx, run, instrument),
+        lambda qty: math.isclose(qty, expected, rel_tol=1e-9, abs_tol=1e-9),
+        seconds,
+    )
+    if not reached:
+        raise CheckFailed(
+            f"{instrument}: position {qty:g} after {seconds:g} s, expected {expected:g}"
+        )
 
 
 def refuses(answer: Answer, what: str) -> str:
